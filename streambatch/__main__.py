@@ -1,0 +1,7 @@
+"""``python -m streambatch``: the same as the ``streambatch`` command."""
+
+from __future__ import annotations
+
+from .cli import console_main
+
+console_main()
