@@ -1,0 +1,127 @@
+"""Turn a provider's output bytes, in chunks cut anywhere, into result records.
+
+Pure: no I/O. Strategy: the framer hands over runs of whole lines; each run is
+decoded in one call (msgspec's ``decode_lines``), which is the fast path. Only if
+that fails is the run decoded line by line, so that one bad line costs one errored
+record and the rest of the stream is kept.
+
+A line that cannot be decoded, or is longer than ``max_line_bytes``, becomes an
+``errored`` record of type ``malformed_output`` whose message names the line number;
+its ``custom_id`` is read from the line's first bytes when it can be, else ``""``.
+Records are never dropped and the parser never raises for a bad line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from .._models import Result, ResultError
+from .._providers import codec_for
+from .._providers.codec import ResultCodec
+from .lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
+
+__all__ = ("ResultParser",)
+
+_ID = re.compile(rb'"(?:custom_id|key)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+class ResultParser:
+    """Incrementally parse one output (or error) file into :class:`Result` records.
+
+    Args:
+        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        schema: a type msgspec can decode (a ``msgspec.Struct``, a ``dict``...);
+            each succeeded record's text is decoded into it and put in
+            ``Result.parsed``. A text that does not match makes the record
+            ``errored`` (type ``schema_mismatch``), keeping its text.
+        with_response: keep the provider's raw response body in ``Result.response``.
+        batch_id: stamped on every record.
+        attempt: stamped on every record.
+        max_line_bytes: the longest line accepted.
+        source: names the file in error messages.
+
+    Raises:
+        ConfigError: the provider is not known.
+
+    ``feed(chunk)`` accepts chunks cut at any byte and returns the records they
+    complete; ``close()`` returns the records of an unterminated last line.
+    """
+
+    __slots__ = ("_codec", "_framer", "_schema", "_source")
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        schema: Any = None,
+        with_response: bool = False,
+        batch_id: str | None = None,
+        attempt: int = 1,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        source: str = "output",
+    ) -> None:
+        self._codec: ResultCodec = codec_for(
+            provider, batch_id=batch_id, attempt=attempt, with_response=with_response
+        )
+        self._framer = LineFramer(max_line_bytes)
+        self._schema = None if schema is None else msgspec.json.Decoder(schema)
+        self._source = source
+
+    @property
+    def lines_seen(self) -> int:
+        """How many complete lines were consumed so far."""
+        return self._framer.lines_seen
+
+    def feed(self, chunk: bytes) -> list[Result]:
+        """Consume ``chunk``; return the records of the lines it completes."""
+        return self._records(self._framer.feed(chunk))
+
+    def close(self) -> list[Result]:
+        """End the input; return the record of an unterminated last line, if any."""
+        return self._records(self._framer.close())
+
+    def _records(self, frames: list[Lines | Overlong]) -> list[Result]:
+        records: list[Result] = []
+        for frame in frames:
+            if isinstance(frame, Overlong):
+                reason = f"line is {frame.size} bytes, over the limit"
+                records.append(self._malformed(frame.line, frame.head, reason))
+                continue
+            try:
+                records += self._codec.decode_block(frame.data)
+            except msgspec.DecodeError:
+                records += self._one_by_one(frame)
+        if self._schema is not None:
+            return [self._parse(record) for record in records]
+        return records
+
+    def _one_by_one(self, frame: Lines) -> list[Result]:
+        records = []
+        for number, line in enumerate(bytes(frame.data).split(b"\n"), frame.first_line):
+            if not line.strip():
+                continue
+            try:
+                records.append(self._codec.decode_line(line))
+            except msgspec.DecodeError as exc:
+                records.append(self._malformed(number, line, str(exc)))
+        return records
+
+    def _malformed(self, line_no: int, head: bytes, reason: str) -> Result:
+        found = _ID.search(head, 0, 4096)
+        custom_id = found.group(1).decode("utf-8", "replace") if found else ""
+        message = f"{self._source}: line {line_no}: {reason}"
+        error = ResultError(type="malformed_output", message=message)
+        return self._codec.make(custom_id, "errored", error=error)
+
+    def _parse(self, record: Result) -> Result:
+        if record.status != "succeeded" or record.text is None or self._schema is None:
+            return record
+        try:
+            parsed = self._schema.decode(record.text)
+        except msgspec.DecodeError as exc:
+            error = ResultError(type="schema_mismatch", message=str(exc))
+            return msgspec.structs.replace(record, status="errored", error=error)
+        return msgspec.structs.replace(record, parsed=parsed)

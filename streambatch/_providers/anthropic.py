@@ -1,0 +1,166 @@
+"""Anthropic Message Batches result lines, decoded into result records.
+
+Pure: no I/O. Each line is ``{"custom_id", "result": {"type": ...}}`` where the result
+is a tagged union: succeeded, errored (with the doubly nested error), canceled or
+expired (PROVIDERS.md 4.4).
+
+Text extraction from a succeeded message:
+- every ``text`` content block, joined with no separator (the API splits one answer
+  into several blocks, e.g. around citations);
+- if there is no text block, the ``input`` of the first ``tool_use`` block as JSON
+  (the usual way to get structured output from Claude);
+- ``thinking`` and other block types are not text;
+- ``stop_reason: "refusal"`` makes the record ``errored`` with type ``refusal``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .._models import Result, ResultError, Usage
+from .codec import ResultCodec
+
+__all__ = ("AnthropicCodec",)
+
+
+_NULL = msgspec.Raw(b"null")
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class _Block(msgspec.Struct):
+    type: str = ""
+    text: str | None = None
+    input: msgspec.Raw = _NULL
+
+
+class _Message(msgspec.Struct):
+    content: list[_Block] = []
+    usage: _Usage | None = None
+    stop_reason: str | None = None
+
+
+class _Error(msgspec.Struct):
+    type: str | None = None
+    message: str | None = None
+
+
+class _ErrorResponse(msgspec.Struct):
+    error: _Error | None = None
+
+
+class _Succeeded(msgspec.Struct, tag="succeeded", tag_field="type"):
+    message: _Message
+
+
+class _Errored(msgspec.Struct, tag="errored", tag_field="type"):
+    error: _ErrorResponse | None = None
+
+
+class _Canceled(msgspec.Struct, tag="canceled", tag_field="type"):
+    pass
+
+
+class _Expired(msgspec.Struct, tag="expired", tag_field="type"):
+    pass
+
+
+class _Line(msgspec.Struct):
+    custom_id: str
+    result: _Succeeded | _Errored | _Canceled | _Expired
+
+
+class _RawLine(msgspec.Struct):
+    custom_id: str
+    result: msgspec.Raw
+
+
+class _RawOutcome(msgspec.Struct):
+    message: msgspec.Raw = _NULL
+    error: msgspec.Raw = _NULL
+
+
+_LINE = msgspec.json.Decoder(_Line)
+_RESULT = msgspec.json.Decoder(_Succeeded | _Errored | _Canceled | _Expired)
+_RAW_LINE = msgspec.json.Decoder(_RawLine)
+_RAW_OUTCOME = msgspec.json.Decoder(_RawOutcome)
+
+
+def _text(message: _Message) -> str | None:
+    texts = [block.text for block in message.content if block.text is not None]
+    if texts:
+        return "".join(texts)
+    for block in message.content:
+        if block.type == "tool_use" and block.input != _NULL:
+            return bytes(block.input).decode()
+    return None
+
+
+class AnthropicCodec(ResultCodec):
+    """Decode Anthropic batch result lines into :class:`Result` records."""
+
+    __slots__ = ()
+
+    def decode_block(self, block: bytes | memoryview) -> list[Result]:
+        if self._with_response:
+            return [self._from_raw(line) for line in _RAW_LINE.decode_lines(block)]
+        return [
+            self._record(line.custom_id, line.result)
+            for line in _LINE.decode_lines(block)
+        ]
+
+    def decode_line(self, line: bytes | memoryview) -> Result:
+        if self._with_response:
+            return self._from_raw(_RAW_LINE.decode(line))
+        decoded = _LINE.decode(line)
+        return self._record(decoded.custom_id, decoded.result)
+
+    def _from_raw(self, line: _RawLine) -> Result:
+        record = self._record(line.custom_id, _RESULT.decode(line.result))
+        outcome = _RAW_OUTCOME.decode(line.result)
+        raw = outcome.message if outcome.message != _NULL else outcome.error
+        if raw == _NULL:
+            return record
+        return msgspec.structs.replace(record, response=raw.copy())
+
+    def _record(
+        self, custom_id: str, result: _Succeeded | _Errored | _Canceled | _Expired
+    ) -> Result:
+        match result:
+            case _Succeeded(message=message):
+                usage = message.usage
+                normal = (
+                    Usage(
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                    )
+                    if usage is not None
+                    else None
+                )
+                if message.stop_reason == "refusal":
+                    return self.make(
+                        custom_id,
+                        "errored",
+                        usage=normal,
+                        error=ResultError(
+                            type="refusal",
+                            message=_text(message) or "the model refused to answer",
+                        ),
+                    )
+                return self.make(
+                    custom_id, "succeeded", text=_text(message), usage=normal
+                )
+            case _Errored(error=envelope):
+                inner = envelope.error if envelope is not None else None
+                error = ResultError(
+                    type=(inner.type if inner else None) or "api_error",
+                    message=(inner.message if inner else None) or "",
+                )
+                return self.make(custom_id, "errored", error=error)
+            case _Canceled():
+                return self.make(custom_id, "canceled")
+            case _Expired():
+                return self.make(custom_id, "expired")

@@ -1,0 +1,235 @@
+"""OpenAI batch output and error file lines, decoded into result records.
+
+Pure: no I/O. Covers every endpoint of PROVIDERS.md 2.6: chat completions, responses,
+completions, embeddings and moderations. One view struct reads the fields of all of
+them (anything else is skipped by the decoder), so one decoder serves any endpoint.
+
+Text extraction, per body shape:
+- chat.completion: the first choice's ``message.content``; if that is null, the first
+  tool call's ``function.arguments`` (a JSON string); a ``refusal`` makes the record
+  ``errored`` with error type ``refusal`` (usage kept).
+- text_completion: the first choice's ``text``.
+- response: every ``output_text`` part of every ``message`` output item, joined; if
+  there is none, the first ``function_call`` item's ``arguments``; a ``refusal`` part
+  makes the record ``errored`` (type ``refusal``).
+- embeddings and moderations: no text (null).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .._models import Result, ResultError, Status, Usage
+from .codec import ResultCodec
+
+__all__ = ("OpenAICodec",)
+
+
+_NULL = msgspec.Raw(b"null")
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class _Function(msgspec.Struct):
+    arguments: str | None = None
+
+
+class _ToolCall(msgspec.Struct):
+    function: _Function | None = None
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message | None = None
+    text: str | None = None
+
+
+class _Part(msgspec.Struct):
+    type: str = ""
+    text: str | None = None
+    refusal: str | None = None
+
+
+class _OutputItem(msgspec.Struct):
+    type: str = ""
+    content: list[_Part] | None = None
+    arguments: str | None = None
+
+
+class _ApiError(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: str | None = None
+
+
+class _Body(msgspec.Struct):
+    choices: list[_Choice] | None = None
+    output: list[_OutputItem] | None = None
+    usage: _Usage | None = None
+    error: _ApiError | None = None
+    status: str | None = None
+
+
+class _LineError(msgspec.Struct):
+    code: str | None = None
+    message: str | None = None
+
+
+class _Response(msgspec.Struct):
+    status_code: int
+    body: _Body | str | None = None
+
+
+class _Line(msgspec.Struct):
+    custom_id: str
+    response: _Response | None = None
+    error: _LineError | None = None
+
+
+class _RawResponse(msgspec.Struct):
+    status_code: int
+    body: msgspec.Raw = _NULL
+
+
+class _RawLine(msgspec.Struct):
+    custom_id: str
+    response: _RawResponse | None = None
+    error: _LineError | None = None
+
+
+_LINE = msgspec.json.Decoder(_Line)
+_RAW_LINE = msgspec.json.Decoder(_RawLine)
+_BODY = msgspec.json.Decoder(_Body | str | None)
+
+# Non-HTTP line errors whose code tells the request's fate (PROVIDERS.md 2.6).
+_FATE: dict[str, Status] = {"batch_expired": "expired", "batch_cancelled": "canceled"}
+
+
+def _usage(usage: _Usage | None) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(
+        input_tokens=usage.prompt_tokens or usage.input_tokens or 0,
+        output_tokens=usage.completion_tokens or usage.output_tokens or 0,
+    )
+
+
+def _chat_text(choice: _Choice) -> tuple[str | None, str | None]:
+    message = choice.message
+    if message is None:
+        return choice.text, None
+    if message.refusal is not None:
+        return None, message.refusal
+    if message.content is None and message.tool_calls:
+        function = message.tool_calls[0].function
+        return (function.arguments if function else None), None
+    return message.content, None
+
+
+def _responses_text(items: list[_OutputItem]) -> tuple[str | None, str | None]:
+    texts: list[str] = []
+    arguments = None
+    for item in items:
+        if item.type == "message" and item.content:
+            for part in item.content:
+                if part.type == "output_text" and part.text is not None:
+                    texts.append(part.text)
+                elif part.type == "refusal":
+                    return None, part.refusal or ""
+        elif item.type == "function_call" and arguments is None:
+            arguments = item.arguments
+    return ("".join(texts) if texts else arguments), None
+
+
+def _text(body: _Body) -> tuple[str | None, str | None]:
+    """Return (text, refusal) of a successful body."""
+    if body.choices:
+        return _chat_text(body.choices[0])
+    if body.output is not None:
+        return _responses_text(body.output)
+    return None, None
+
+
+class OpenAICodec(ResultCodec):
+    """Decode OpenAI batch output/error lines into :class:`Result` records."""
+
+    __slots__ = ()
+
+    def decode_block(self, block: bytes | memoryview) -> list[Result]:
+        if self._with_response:
+            return [self._from_raw(line) for line in _RAW_LINE.decode_lines(block)]
+        return [self._from_line(line) for line in _LINE.decode_lines(block)]
+
+    def decode_line(self, line: bytes | memoryview) -> Result:
+        if self._with_response:
+            return self._from_raw(_RAW_LINE.decode(line))
+        return self._from_line(_LINE.decode(line))
+
+    def _from_line(self, line: _Line) -> Result:
+        response = line.response
+        if response is None:
+            return self._line_error(line.custom_id, line.error)
+        return self._record(line.custom_id, response.status_code, response.body)
+
+    def _from_raw(self, line: _RawLine) -> Result:
+        response = line.response
+        if response is None:
+            return self._line_error(line.custom_id, line.error)
+        raw = response.body
+        body = _BODY.decode(raw)
+        record = self._record(line.custom_id, response.status_code, body)
+        if raw == _NULL:
+            return record
+        return msgspec.structs.replace(record, response=raw.copy())
+
+    def _line_error(self, custom_id: str, error: _LineError | None) -> Result:
+        code = (error.code if error else None) or "unknown_error"
+        message = (error.message if error else None) or ""
+        return self.make(
+            custom_id,
+            _FATE.get(code, "errored"),
+            error=ResultError(type=code, message=message),
+        )
+
+    def _record(self, custom_id: str, status: int, body: _Body | str | None) -> Result:
+        if not isinstance(body, _Body):
+            return self.make(custom_id, "errored", error=_http_error(status, None))
+        usage = _usage(body.usage)
+        if 200 <= status < 300:
+            text, refusal = _text(body)
+            if refusal is None:
+                return self.make(custom_id, "succeeded", text=text, usage=usage)
+            error = ResultError(type="refusal", message=refusal, status_code=status)
+        else:
+            error = _http_error(status, body.error)
+        return self.make(custom_id, "errored", usage=usage, error=error)
+
+
+def _http_error(status: int, api: _ApiError | None) -> ResultError:
+    if api is not None:
+        return ResultError(
+            type=api.type or api.code or "api_error",
+            message=api.message or "",
+            status_code=status,
+        )
+    if 200 <= status < 300:
+        return ResultError(
+            type="malformed_response",
+            message="a successful response without a JSON object body",
+            status_code=status,
+        )
+    return ResultError(
+        type="empty_response",
+        message=f"status {status} with no error body",
+        status_code=status,
+    )
