@@ -105,7 +105,9 @@ class DuplicateCustomId(InputError):
         self, custom_id: str, *, path: str | None = None, line_no: int | None = None
     ) -> None:
         super().__init__(
-            f"custom_id {custom_id!r} appears more than once", path=path, line_no=line_no
+            f"custom_id {custom_id!r} appears more than once",
+            path=path,
+            line_no=line_no,
         )
         self.custom_id = custom_id
 
