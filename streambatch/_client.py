@@ -1,0 +1,159 @@
+"""The user-facing entry point: a provider, its credentials and one HTTP session.
+
+Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, or
+the variable named by ``api_key_env``), and are kept in the transport's headers:
+never in the job directory, a log line, an exception or a repr.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import aiohttp
+from yarl import URL
+
+from ._core.policy import RetryPolicy
+from ._errors import ConfigError
+from ._io.http import Transport
+from ._io.jobdir import JobDir
+from ._job import Job
+from ._providers.anthropic_api import ANTHROPIC
+from ._providers.batches import BatchAPI
+from ._providers.openai_api import OPENAI
+
+__all__ = ("Client",)
+
+_APIS: dict[str, BatchAPI] = {"openai": OPENAI, "anthropic": ANTHROPIC}
+_BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+EMULATOR_KEY = "streambatch-emulator"
+"""The key used against a loopback server (the emulator) when none is set."""
+
+
+def _api(provider: str) -> BatchAPI:
+    try:
+        return _APIS[provider]
+    except KeyError:
+        known = ", ".join(sorted(_APIS))
+        raise ConfigError(f"unknown provider {provider!r} (known: {known})") from None
+
+
+def _key(api: BatchAPI, base_url: str, api_key_env: str | None) -> str:
+    name = api_key_env or api.key_env
+    key = os.environ.get(name, "")
+    if key:
+        return key
+    if URL(base_url).host in _LOOPBACK:
+        return EMULATOR_KEY
+    raise ConfigError(
+        f"no API key: set {name} (or name another variable with --api-key-env)"
+    )
+
+
+class Client:
+    """Submit and manage batch jobs with one provider.
+
+    Args:
+        provider: ``"openai"`` or ``"anthropic"``.
+        base_url: the API's base URL, by the official SDKs' convention (OpenAI's
+            includes ``/v1``, Anthropic's does not); defaults to
+            ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` or the public API.
+        api_key_env: the environment variable holding the key.
+        session: an ``aiohttp.ClientSession`` to share (the caller closes it).
+        retry: how failed HTTP exchanges are retried.
+        allow_insecure: allow a key over plain http to a non-loopback host.
+
+    Raises:
+        ConfigError: unknown provider, no key, or an insecure base URL.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        self.api = _api(provider)
+        self.base_url = (
+            base_url
+            or os.environ.get(_BASE_URL_ENV[provider])
+            or self.api.default_base_url
+        )
+        headers = self.api.auth_headers(_key(self.api, self.base_url, api_key_env))
+        self.transport = Transport(
+            self.base_url,
+            headers,
+            session=session,
+            retry=retry,
+            allow_insecure=allow_insecure,
+        )
+
+    def __repr__(self) -> str:
+        return f"Client({self.api.name!r}, base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session if the client opened it."""
+        await self.transport.aclose()
+
+    async def submit(
+        self,
+        input_path: str | os.PathLike[str],
+        *,
+        job_dir: str | os.PathLike[str],
+        max_requests: int | None = None,
+        max_bytes: int | None = None,
+    ) -> Job:
+        """Split ``input_path`` and create its batches; resume if ``job_dir`` has it.
+
+        Returns:
+            The job, its directory locked until ``job.close()``.
+
+        Raises:
+            InputError: a line of the input is invalid; nothing was submitted.
+            JobError: the directory is locked, or holds a job for another input.
+        """
+        directory = JobDir.open(job_dir, create=True)
+        try:
+            job = await Job.create(
+                input_path,
+                directory,
+                self.api,
+                self.transport,
+                base_url=self.base_url,
+                max_requests=max_requests,
+                max_bytes=max_bytes,
+            )
+            await job.submit()
+        except BaseException:
+            directory.close()
+            raise
+        return job
+
+    def open_job(self, job_dir: str | os.PathLike[str]) -> Job:
+        """Open an existing job directory (locking it) to wait, collect or cancel.
+
+        Raises:
+            JobError: not a job directory, locked, or a job of another provider.
+        """
+        directory = JobDir.open(job_dir, create=False)
+        manifest = directory.load()
+        if manifest is None or manifest.provider != self.api.name:
+            directory.close()
+            raise ConfigError(f"{job_dir}: not a {self.api.name} job")
+        return Job(directory, manifest, self.api, self.transport)

@@ -1,0 +1,208 @@
+"""What each command-line subcommand does, on top of the public API.
+
+Each function takes the parsed arguments and returns an exit code; errors are
+raised and mapped to exit codes by ``cli.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiofiles
+import msgspec
+
+from ._client import Client
+from ._core.policy import PollPolicy
+from ._errors import ConfigError
+from ._io.jobdir import JobDir
+from ._job import Job
+from ._progress import describe
+from ._view import ProgressView
+
+__all__ = ("cancel", "results", "run", "status", "submit", "wait")
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    if not args.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    args: argparse.Namespace, provider: str, base_url: str | None
+) -> AsyncIterator[Client]:
+    """A client for ``provider``; with ``--emulator``, against an embedded emulator."""
+    if getattr(args, "emulator", False):
+        from .testing import Emulator, EmulatorConfig, Timings
+
+        config = EmulatorConfig(timings=Timings.named(args.emulator_clock))
+        async with Emulator(config) as emulator:
+            url = (
+                emulator.openai_base_url
+                if provider == "openai"
+                else emulator.anthropic_base_url
+            )
+            _say(args, f"streambatch: using the built-in emulator at {emulator.url}")
+            async with Client(provider, base_url=url) as client:
+                yield client
+        return
+    async with Client(
+        provider, base_url=base_url, api_key_env=args.api_key_env
+    ) as client:
+        yield client
+
+
+def _manifest_provider(job_dir: str) -> tuple[str, str]:
+    with JobDir.open(job_dir, create=False) as directory:
+        manifest = directory.load()
+    assert manifest is not None  # JobDir.open checked the manifest exists
+    return manifest.provider, manifest.base_url
+
+
+def _poll(args: argparse.Namespace) -> PollPolicy:
+    if args.poll_min <= 0 or args.poll_max < args.poll_min:
+        raise ConfigError("--poll-min must be positive and at most --poll-max")
+    return PollPolicy(min_delay=args.poll_min, max_delay=args.poll_max)
+
+
+async def _submit(args: argparse.Namespace, client: Client) -> Job:
+    started = time.monotonic()
+    job = await client.submit(
+        args.input,
+        job_dir=args.job_dir,
+        max_requests=args.max_requests,
+        max_bytes=args.max_bytes,
+    )
+    manifest = job.manifest
+    _say(
+        args,
+        f"streambatch: {manifest.n_requests} requests in {len(manifest.chunks)} "
+        f"batches submitted ({time.monotonic() - started:.1f}s)",
+    )
+    return job
+
+
+async def _wait(args: argparse.Namespace, job: Job) -> None:
+    view = ProgressView(job.progress(), quiet=args.quiet)
+    try:
+        await job.wait(poll=_poll(args), on_progress=view.update)
+    finally:
+        view.close()
+
+
+async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
+    await job.download()
+    counts: Counter[str] = Counter()
+    out = Path(args.output)
+    temp = out.with_name(out.name + ".partial")
+    buffer = bytearray()
+    async with aiofiles.open(temp, "wb") as file:
+        async for record in job.results(with_response=args.with_response):
+            counts[record.status] += 1
+            if args.only == "succeeded" and record.status != "succeeded":
+                continue
+            if args.only == "failed" and record.status == "succeeded":
+                continue
+            _ENCODER.encode_into(record, buffer, -1)
+            buffer.extend(b"\n")
+            if len(buffer) >= 1 << 20:
+                await file.write(bytes(buffer))
+                buffer.clear()
+        await file.write(bytes(buffer))
+    os.replace(temp, out)
+    total = sum(counts.values())
+    parts = " ".join(
+        f"{status}={counts[status]}"
+        for status in ("succeeded", "errored", "expired", "canceled")
+    )
+    print(
+        f"results: {parts} total={total} -> {out} ({time.monotonic() - started:.1f}s)"
+    )
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    """``run``: submit, wait, write results; resumes an existing job directory."""
+    started = time.monotonic()
+    async with _client(args, args.provider, args.base_url) as client:
+        with await _submit(args, client) as job:
+            await _wait(args, job)
+            return await _write(args, job, started)
+
+
+async def submit(args: argparse.Namespace) -> int:
+    """``submit``: split and create the batches, then return."""
+    async with _client(args, args.provider, args.base_url) as client:
+        job = await _submit(args, client)
+        job.close()
+    return 0
+
+
+async def wait(args: argparse.Namespace) -> int:
+    """``wait``: poll until every batch of the job has ended."""
+    provider, base_url = _manifest_provider(args.job_dir)
+    async with _client(args, provider, base_url) as client:
+        with client.open_job(args.job_dir) as job:
+            await _wait(args, job)
+            _say(args, describe(job.progress()))
+    return 0
+
+
+async def results(args: argparse.Namespace) -> int:
+    """``results``: download what is missing, then write one record per request."""
+    provider, base_url = _manifest_provider(args.job_dir)
+    async with _client(args, provider, base_url) as client:
+        with client.open_job(args.job_dir) as job:
+            return await _write(args, job, time.monotonic())
+
+
+async def status(args: argparse.Namespace) -> int:
+    """``status``: what the job directory records (no network)."""
+    with JobDir.open(args.job_dir, create=False) as directory:
+        manifest = directory.load()
+    assert manifest is not None
+    from ._progress import progress_of
+
+    progress = progress_of(manifest)
+    if args.json:
+        document = {
+            "job_id": manifest.job_id,
+            "provider": manifest.provider,
+            "requests": progress.requests,
+            "done": progress.done,
+            "batches": progress.batches,
+            "cancelled": manifest.cancelled,
+            "chunks": [
+                {
+                    "index": c.index,
+                    "requests": c.n_requests,
+                    "batch_id": c.batch.batch_id,
+                    "state": c.batch.state,
+                    "attempt": c.batch.attempt,
+                }
+                for c in manifest.chunks
+            ],
+        }
+        print(msgspec.json.encode(document).decode())
+    else:
+        print(f"job {manifest.job_id} ({manifest.provider}): {describe(progress)}")
+    return 0
+
+
+async def cancel(args: argparse.Namespace) -> int:
+    """``cancel``: cancel every batch of the job that has not ended."""
+    provider, base_url = _manifest_provider(args.job_dir)
+    async with _client(args, provider, base_url) as client:
+        with client.open_job(args.job_dir) as job:
+            statuses = await job.cancel()
+    print(f"cancel requested for {len(statuses)} batches")
+    return 0

@@ -1,0 +1,318 @@
+"""Run HTTP exchanges against a provider over aiohttp: retries, uploads, downloads.
+
+The only module that imports aiohttp or backoff. It executes the request values and
+flows of ``_core.flow`` without knowing which provider produced them.
+
+- Retries: connection failures and the statuses 408, 409, 429, 5xx (and 529) are
+  retried with full-jitter backoff, the server's ``Retry-After`` a floor. Other
+  statuses go back to the flow, which decides what they mean.
+- Timeouts: socket timeouts only (connect, read); never a total, which would kill
+  a long download. Callers bound whole operations with ``asyncio.timeout``.
+- Secrets: the auth headers are sent only to the base URL's origin, never logged,
+  never put in an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import aiofiles
+import aiofiles.os
+import aiohttp
+import backoff
+from yarl import URL
+
+from .._core.flow import (
+    Flow,
+    HttpRequest,
+    HttpResponse,
+    JsonArrayUpload,
+    status_error,
+)
+from .._core.policy import RetryPolicy, parse_retry_after, retry_waits
+from .._errors import (
+    ConfigError,
+    HTTPStatusError,
+    TransportError,
+    TransportTimeout,
+)
+
+__all__ = ("Transport",)
+
+T = TypeVar("T")
+log = logging.getLogger("streambatch.http")
+
+RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+_CHUNK = 1024 * 1024
+
+
+def _status_error(status: int, body: bytes, headers: Mapping[str, str]) -> Exception:
+    return status_error(status, body, parse_retry_after(headers, time.time()))
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    """Turn aiohttp's and the socket's exceptions into ours."""
+    try:
+        yield
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise TransportTimeout(f"timed out: {type(exc).__name__}") from exc
+    except aiohttp.ClientError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+    except OSError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class Transport:
+    """Send requests to one provider's base URL with its credentials.
+
+    Args:
+        base_url: the provider's base URL (OpenAI's ends in ``/v1``).
+        auth_headers: headers carrying the credentials.
+        session: an ``aiohttp.ClientSession`` to use (the caller closes it);
+            by default the transport opens and closes its own.
+        retry: how failed exchanges are retried.
+        rng: randomness for the retry jitter.
+        allow_insecure: allow sending credentials over plain http to a host that
+            is not loopback.
+
+    Raises:
+        ConfigError: credentials would go over plain http to a remote host.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        self._base = URL(base_url.rstrip("/") + "/")
+        if (
+            auth_headers
+            and self._base.scheme == "http"
+            and self._base.host not in _LOOPBACK
+            and not allow_insecure
+        ):
+            raise ConfigError(
+                f"refusing to send an API key over plain http to {self._base.host}"
+            )
+        self._headers = dict(auth_headers)
+        self._own_session = session is None
+        self._session = session
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self.send = self._with_retries(self._send_once)
+
+    def __repr__(self) -> str:
+        return f"Transport({str(self._base)!r})"
+
+    async def aclose(self) -> None:
+        """Close the session if the transport opened it."""
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _with_retries(self, send: Callable[..., Any]) -> Callable[..., Any]:
+        policy = self._retry
+
+        def giveup(exc: Exception) -> bool:
+            if isinstance(exc, HTTPStatusError):
+                too_long = (exc.retry_after or 0.0) > policy.max_retry_after
+                return exc.status not in RETRYABLE or too_long
+            return False
+
+        def on_backoff(details: Any) -> None:
+            log.info("retrying in %.2fs: %s", details["wait"], details["exception"])
+
+        return backoff.on_exception(
+            lambda: retry_waits(policy, self._rng),
+            (TransportError, HTTPStatusError),
+            max_tries=policy.max_attempts,
+            giveup=giveup,
+            jitter=None,  # retry_waits jitters already
+            on_backoff=on_backoff,
+            logger=None,
+        )(send)
+
+    def _session_(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    def url(self, path: str) -> URL:
+        """The absolute URL of ``path``; an absolute URL must share the base origin."""
+        if path.startswith(("http://", "https://")):
+            url = URL(path)
+            if url.origin() != self._base.origin():
+                raise ConfigError(f"refusing to send credentials to {url.origin()}")
+            return url
+        return self._base.join(URL(path))
+
+    async def _send_once(self, request: HttpRequest) -> HttpResponse:
+        """One exchange; a retryable status raises so that backoff retries it."""
+        url = self.url(request.path).update_query(request.query)
+        kwargs = await self._body(request)
+        with _mapped():
+            async with self._session_().request(
+                request.method,
+                url,
+                headers=self._headers | kwargs.pop("headers", {}),
+                **kwargs,
+            ) as resp:
+                body = await resp.read()
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        log.debug("%s %s -> %d", request.method, url.path, resp.status)
+        if resp.status in RETRYABLE:
+            raise _status_error(resp.status, body, headers)
+        return HttpResponse(status=resp.status, headers=headers, body=body)
+
+    async def _body(self, request: HttpRequest) -> dict[str, Any]:
+        upload = request.upload
+        if request.json is not None:
+            return {
+                "data": bytes(request.json),
+                "headers": {"Content-Type": "application/json"},
+            }
+        if upload is None:
+            return {}
+        if isinstance(upload, JsonArrayUpload):
+            size = await _size(upload.path)
+            length = len(upload.prefix) + max(size - 1, 0) + len(upload.suffix)
+            headers = {
+                "Content-Type": "application/json",
+                "Content-Length": str(length),
+            }
+            return {"data": _json_array(upload), "headers": headers}
+        form = aiohttp.FormData()
+        for name, value in upload.fields.items():
+            form.add_field(name, value)
+        file = await asyncio.to_thread(open, upload.path, "rb")
+        form.add_field(
+            "file", file, filename=upload.filename, content_type=upload.content_type
+        )
+        return {"data": form}
+
+    async def drive(self, flow: Flow[T]) -> T:
+        """Run a flow to its end and return its value."""
+        request = next(flow)
+        while True:
+            response = await self.send(request)
+            try:
+                request = flow.send(response)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any
+
+    async def download(
+        self,
+        request: HttpRequest,
+        dest: str | os.PathLike[str],
+        *,
+        expected: int | None = None,
+    ) -> int:
+        """Stream a response body into ``dest``; resume or restart if it breaks.
+
+        A dropped connection continues from the bytes already on disk with an HTTP
+        Range request when the server advertised ``Accept-Ranges: bytes``, and
+        otherwise starts again from zero. The size is checked against
+        ``Content-Length`` and ``expected``.
+
+        Returns:
+            The number of bytes written.
+
+        Raises:
+            TransportError: the body could not be had whole after every attempt.
+            HTTPStatusError: the server refused the download.
+        """
+        waits = retry_waits(self._retry, self._rng)
+        next(waits)
+        progress = _Progress()
+        for attempt in range(1, self._retry.max_attempts + 1):
+            try:
+                await self._download_once(request, dest, progress)
+            except TransportError as exc:
+                if attempt == self._retry.max_attempts:
+                    raise
+                log.info("download broke at %d bytes: %s", progress.written, exc)
+                await asyncio.sleep(waits.send(exc))
+                continue
+            if expected is not None and progress.written != expected:
+                raise TransportError(
+                    f"downloaded {progress.written} bytes, expected {expected}"
+                )
+            return progress.written
+        raise AssertionError("unreachable")
+
+    async def _download_once(
+        self, request: HttpRequest, dest: str | os.PathLike[str], progress: _Progress
+    ) -> None:
+        """One attempt: from ``progress.written`` if the server takes ranges."""
+        offset = progress.written if progress.ranges else 0
+        headers = dict(self._headers)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        url = self.url(request.path).update_query(request.query)
+        with _mapped():
+            async with self._session_().request(
+                request.method, url, headers=headers
+            ) as resp:
+                resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                if resp.status not in (200, 206):
+                    raise _status_error(resp.status, await resp.read(), resp_headers)
+                progress.ranges = resp_headers.get("accept-ranges") == "bytes"
+                start = offset if resp.status == 206 else 0
+                size = resp.content_length
+                total = None if size is None else start + size
+                progress.written = start
+                async with aiofiles.open(dest, "r+b" if start else "wb") as file:
+                    await file.seek(start)
+                    await file.truncate()
+                    async for chunk in resp.content.iter_chunked(_CHUNK):
+                        await file.write(chunk)
+                        progress.written += len(chunk)
+        if total is not None and progress.written != total:
+            raise TransportError(f"body ended at {progress.written} of {total} bytes")
+
+
+class _Progress:
+    """How much of a download is on disk, and whether the server takes ranges."""
+
+    __slots__ = ("ranges", "written")
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.ranges = False
+
+
+async def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return (await aiofiles.os.stat(path)).st_size
+    except FileNotFoundError:
+        return 0
+
+
+async def _json_array(upload: JsonArrayUpload) -> AsyncIterator[bytes]:
+    """The lines of a JSONL file as the items of a JSON array, streamed."""
+    yield upload.prefix
+    held = b""
+    async with aiofiles.open(upload.path, "rb") as file:
+        while block := await file.read(_CHUNK):
+            if held:
+                yield held
+            # Every line ends with a newline: each one but the last becomes a comma.
+            held = block.replace(b"\n", b",")
+    if held:
+        yield held[:-1] if held.endswith(b",") else held
+    yield upload.suffix

@@ -1,0 +1,133 @@
+"""The job directory on disk: its lock, its manifest, its chunk and download files.
+
+Layout::
+
+    DIR/manifest.json      the manifest (atomic: write, fsync, rename, fsync dir)
+    DIR/lock               held (flock) while a process works on the job
+    DIR/chunks/            the input, split into one JSONL file per chunk
+    DIR/downloads/         raw output and error files, as downloaded
+
+Everything is created readable by the owner only. No API key is ever written here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+
+import aiofiles
+
+from .._core.manifest import Manifest, decode_manifest, encode_manifest
+from .._errors import JobError
+
+__all__ = ("JobDir", "sha256_file")
+
+MANIFEST = "manifest.json"
+
+
+class JobDir:
+    """An open, locked job directory.
+
+    Use :meth:`open`; close with :meth:`close` (or ``with``).
+    """
+
+    def __init__(self, path: Path, lock_fd: int) -> None:
+        self.path = path
+        self._lock_fd: int | None = lock_fd
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool) -> JobDir:
+        """Lock the job directory at ``path``, creating it if ``create``.
+
+        Raises:
+            JobError: it does not exist (and ``create`` is false), is not a
+                directory, or another process holds its lock.
+        """
+        root = Path(path)
+        if create:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not (root / MANIFEST).is_file():
+            raise JobError(f"{root}: not a job directory (no {MANIFEST})")
+        try:
+            fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JobError(f"{root}: cannot use as a job directory: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JobError(
+                f"{root}: job is locked: another streambatch process is using it"
+            ) from None
+        for sub in ("chunks", "downloads"):
+            (root / sub).mkdir(mode=0o700, exist_ok=True)
+        return cls(root, fd)
+
+    def __enter__(self) -> JobDir:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the lock."""
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def load(self) -> Manifest | None:
+        """The manifest, or None in a new job directory."""
+        path = self.path / MANIFEST
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return decode_manifest(data, str(path))
+
+    def save(self, manifest: Manifest) -> None:
+        """Write the manifest atomically: a reader sees the old or the new, whole.
+
+        Synchronous on purpose: the manifest is small, and a state change must be
+        on disk before the next step starts.
+        """
+        final = self.path / MANIFEST
+        temp = self.path / (MANIFEST + ".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, encode_manifest(manifest))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, final)
+        dir_fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def download_path(self, batch_id: str, kind: str) -> Path:
+        """Where a batch's ``kind`` file (output, error, results) is kept."""
+        return self.path / "downloads" / f"{batch_id}.{kind}.jsonl"
+
+    def chunk_path(self, relative: str) -> Path:
+        """The absolute path of a chunk file named in the manifest."""
+        return self.path / relative
+
+
+async def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    async with aiofiles.open(path, "rb") as file:
+        while block := await file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remove_quietly(path: Path) -> None:
+    """Delete a file if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -1,0 +1,107 @@
+"""What every provider's batch API looks like to the rest of streambatch.
+
+Pure: no I/O. Each provider module implements :class:`BatchAPI` with flows (see
+``_core.flow``); states are normalised to :data:`BatchState`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+from .._core.flow import Flow, HttpRequest
+
+__all__ = ("TERMINAL", "BatchAPI", "BatchState", "BatchStatus", "ChunkRef")
+
+BatchState = Literal[
+    "validating",
+    "in_progress",
+    "finalizing",
+    "cancelling",
+    "completed",
+    "failed",
+    "expired",
+    "cancelled",
+]
+"""A batch's state, normalised (OpenAI's names; Anthropic's ``ended`` is completed)."""
+
+TERMINAL: frozenset[BatchState] = frozenset(
+    {"completed", "failed", "expired", "cancelled"}
+)
+
+
+class BatchStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What the provider says of one batch.
+
+    ``total``, ``succeeded`` and ``failed`` are request counts; None where the
+    provider gives none yet (Anthropic reports them only at the end).
+    """
+
+    id: str
+    state: BatchState
+    raw_state: str
+    total: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    results_url: str | None = None
+    errors: list[str] = []
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the batch has ended."""
+        return self.state in TERMINAL
+
+
+class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A chunk of requests to create one batch from.
+
+    ``tag`` identifies the chunk's batch among the provider's batches (OpenAI keeps
+    it in batch metadata); ``since`` is the Unix time just before the create call,
+    used to look the batch up after an interrupted create.
+    """
+
+    path: str
+    n_requests: int
+    endpoint: str | None
+    tag: dict[str, str]
+    since: float = 0.0
+
+
+class BatchAPI(Protocol):
+    """One provider's batch operations, as flows."""
+
+    name: str
+    default_base_url: str
+    key_env: str
+    uploads: bool
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry ``key``."""
+        ...
+
+    def upload(self, chunk: ChunkRef) -> Flow[str]:
+        """Upload a chunk's file; return its file id (only if ``uploads``)."""
+        ...
+
+    def create(self, chunk: ChunkRef, file_id: str | None) -> Flow[str]:
+        """Create the chunk's batch; return the batch id."""
+        ...
+
+    def find(self, chunk: ChunkRef, known: frozenset[str]) -> Flow[str | None]:
+        """Look up a batch created for ``chunk`` (not in ``known``), if any."""
+        ...
+
+    def retrieve(self, batch_id: str) -> Flow[BatchStatus]:
+        """The batch's current status."""
+        ...
+
+    def cancel(self, batch_id: str) -> Flow[BatchStatus]:
+        """Ask the provider to cancel the batch."""
+        ...
+
+    def downloads(self, status: BatchStatus) -> list[tuple[str, HttpRequest]]:
+        """The result files of an ended batch, as (kind, request) pairs."""
+        ...

@@ -1,0 +1,166 @@
+"""OpenAI's (and compatible hosts') Files and Batches API, as pure flows.
+
+Wire shapes from PROVIDERS.md section 2. The base URL includes ``/v1``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .._core.flow import FileUpload, Flow, HttpRequest, decode_body
+from .batches import BatchState, BatchStatus, ChunkRef
+
+__all__ = ("OPENAI",)
+
+
+class _File(msgspec.Struct):
+    id: str
+
+
+class _Counts(msgspec.Struct):
+    total: int | None = None
+    completed: int | None = None
+    failed: int | None = None
+
+
+class _Error(msgspec.Struct):
+    code: str | None = None
+    message: str | None = None
+    line: int | None = None
+
+
+class _Errors(msgspec.Struct):
+    data: list[_Error] = []
+
+
+class _Batch(msgspec.Struct):
+    id: str
+    status: str
+    request_counts: _Counts | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: _Errors | None = None
+    metadata: dict[str, str] | None = None
+    created_at: int | float | str | None = None
+
+
+class _Page(msgspec.Struct):
+    data: list[_Batch]
+    has_more: bool = False
+
+
+_FILE = msgspec.json.Decoder(_File)
+_BATCH = msgspec.json.Decoder(_Batch)
+_PAGE = msgspec.json.Decoder(_Page)
+
+_STATES: dict[str, BatchState] = {
+    "validating": "validating",
+    "in_progress": "in_progress",
+    "finalizing": "finalizing",
+    "cancelling": "cancelling",
+    "completed": "completed",
+    "failed": "failed",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
+
+
+def _status(batch: _Batch) -> BatchStatus:
+    # Azure capitalises states and may send null counts (PROVIDERS.md 3).
+    state = _STATES.get(batch.status.lower(), "in_progress")
+    counts = batch.request_counts or _Counts()
+    errors = [
+        f"{e.code or 'error'}: {e.message or ''}"
+        + (f" (line {e.line})" if e.line is not None else "")
+        for e in (batch.errors.data if batch.errors else [])
+    ]
+    return BatchStatus(
+        id=batch.id,
+        state=state,
+        raw_state=batch.status,
+        total=counts.total,
+        succeeded=counts.completed,
+        failed=counts.failed,
+        output_file_id=batch.output_file_id,
+        error_file_id=batch.error_file_id,
+        errors=errors,
+    )
+
+
+class OpenAIBatches:
+    """The OpenAI batch API (also Azure's v1 routes and compatible hosts)."""
+
+    name = "openai"
+    default_base_url = "https://api.openai.com/v1"
+    key_env = "OPENAI_API_KEY"
+    uploads = True
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """Bearer authentication."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def upload(self, chunk: ChunkRef) -> Flow[str]:
+        """``POST /files`` (multipart, purpose ``batch``); return the file id."""
+        name = chunk.path.rsplit("/", 1)[-1]
+        upload = FileUpload(path=chunk.path, filename=name, fields={"purpose": "batch"})
+        response = yield HttpRequest(method="POST", path="files", upload=upload)
+        return decode_body(response, _FILE).id
+
+    def create(self, chunk: ChunkRef, file_id: str | None) -> Flow[str]:
+        """``POST /batches`` with the chunk's tag as metadata; return the batch id."""
+        body = {
+            "input_file_id": file_id,
+            "endpoint": chunk.endpoint,
+            "completion_window": "24h",
+            "metadata": chunk.tag,
+        }
+        request = HttpRequest(
+            method="POST", path="batches", json=msgspec.Raw(msgspec.json.encode(body))
+        )
+        response = yield request
+        return decode_body(response, _BATCH).id
+
+    def find(self, chunk: ChunkRef, known: frozenset[str]) -> Flow[str | None]:
+        """Page through batches, newest first, for one whose metadata is the tag.
+
+        Stops at the first page holding batches created before ``chunk.since``
+        (less a minute for clock skew).
+        """
+        query: dict[str, str] = {"limit": "100"}
+        while True:
+            response = yield HttpRequest(method="GET", path="batches", query=query)
+            page = decode_body(response, _PAGE)
+            for batch in page.data:
+                if batch.metadata == chunk.tag and batch.id not in known:
+                    return batch.id
+            older = [
+                b.created_at
+                for b in page.data
+                if isinstance(b.created_at, int | float)
+                and b.created_at < chunk.since - 60
+            ]
+            if not page.has_more or not page.data or older:
+                return None
+            query = {"limit": "100", "after": page.data[-1].id}
+
+    def retrieve(self, batch_id: str) -> Flow[BatchStatus]:
+        """``GET /batches/{id}``."""
+        response = yield HttpRequest(method="GET", path=f"batches/{batch_id}")
+        return _status(decode_body(response, _BATCH))
+
+    def cancel(self, batch_id: str) -> Flow[BatchStatus]:
+        """``POST /batches/{id}/cancel``."""
+        response = yield HttpRequest(method="POST", path=f"batches/{batch_id}/cancel")
+        return _status(decode_body(response, _BATCH))
+
+    def downloads(self, status: BatchStatus) -> list[tuple[str, HttpRequest]]:
+        """The output and error files' contents."""
+        files = [("output", status.output_file_id), ("error", status.error_file_id)]
+        return [
+            (kind, HttpRequest(method="GET", path=f"files/{file_id}/content"))
+            for kind, file_id in files
+            if file_id
+        ]
+
+
+OPENAI = OpenAIBatches()

@@ -1,0 +1,64 @@
+"""Show a job's progress on the command line: a bar on a terminal, lines otherwise.
+
+The bar is tqdm's (the optional ``progress`` extra); without tqdm, or when stderr
+is not a terminal, a plain line is printed at most every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from ._progress import Progress, describe
+
+__all__ = ("ProgressView",)
+
+
+def _states(progress: Progress) -> str:
+    return ", ".join(f"{n} {state}" for state, n in progress.batches.items())
+
+
+class ProgressView:
+    """Receives progress snapshots and shows them.
+
+    Args:
+        first: the snapshot to start from.
+        quiet: show nothing.
+        interval: the least time between two plain lines, in seconds.
+    """
+
+    def __init__(
+        self, first: Progress, *, quiet: bool = False, interval: float = 10.0
+    ) -> None:
+        self._quiet = quiet
+        self._interval = interval
+        self._last_line = 0.0
+        self._bar: Any = None
+        if not quiet and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                self._bar = tqdm(total=first.requests, unit="req", dynamic_ncols=True)
+        self.update(first)
+
+    def update(self, progress: Progress) -> None:
+        """Show ``progress``."""
+        if self._quiet:
+            return
+        if self._bar is not None:
+            self._bar.n = progress.done
+            self._bar.set_postfix_str(_states(progress), refresh=True)
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self._interval or progress.finished:
+            self._last_line = now
+            print(f"streambatch: {describe(progress)}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Finish the bar, if there is one."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
