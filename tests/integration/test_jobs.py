@@ -1,0 +1,212 @@
+"""Whole jobs against the emulator on loopback: multi-chunk, resume, cancel, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections import Counter
+from collections.abc import Callable
+
+import msgspec
+import pytest
+
+import streambatch as sb
+from streambatch.testing import Emulator, EmulatorConfig, Timings, expected_text
+from streambatch.testing.sample import sample_requests, write_sample
+
+FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
+
+
+def client_for(emulator: Emulator, provider: str) -> sb.Client:
+    url = (
+        emulator.openai_base_url
+        if provider == "openai"
+        else emulator.anthropic_base_url
+    )
+    return sb.Client(provider, base_url=url)
+
+
+def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
+    key = "body" if provider == "openai" else "params"
+    return {
+        str(r["custom_id"]): r[key]  # type: ignore[misc]
+        for r in sample_requests(provider, count)
+    }
+
+
+async def finish(job: sb.Job) -> list[sb.Result]:
+    await job.wait(poll=FAST)
+    await job.download()
+    return [r async for r in job.results()]
+
+
+def check_complete(provider: str, count: int, results: list[sb.Result]) -> None:
+    """Exactly one result per custom_id, each with its own request's reply."""
+    expected = bodies(provider, count)
+    assert Counter(r.custom_id for r in results) == Counter(list(expected))
+    for r in results:
+        assert r.status == "succeeded", r
+        assert r.text == expected_text(provider, expected[r.custom_id])
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_multi_chunk_job_ends_with_one_result_per_request(
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), provider, 1200)
+    async with client_for(emulator, provider) as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=500
+        ) as job:
+            assert [c.n_requests for c in job.manifest.chunks] == [500, 500, 200]
+            results = await finish(job)
+    check_complete(provider, 1200, results)
+    assert len(emulator.records.batches(provider)) == 3
+    assert emulator.records.duplicates() == {}
+    assert {r.attempt for r in results} == {1}
+    assert len({r.batch_id for r in results}) == 3
+
+
+async def test_resuming_a_finished_job_submits_nothing(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 300)
+    async with client_for(emulator, "openai") as client:
+        for _ in range(2):
+            with await client.submit(
+                tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=100
+            ) as job:
+                results = await finish(job)
+            check_complete("openai", 300, results)
+    assert len(emulator.records.batches()) == 3
+    assert [f.purpose for f in emulator.records.files()].count("batch") == 3
+
+
+async def test_a_changed_input_is_refused(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    write_sample(str(source), "openai", 10)
+    async with client_for(emulator, "openai") as client:
+        with await client.submit(source, job_dir=tmp_path / "job"):
+            pass
+        write_sample(str(source), "openai", 11)
+        with pytest.raises(sb.JobError, match="has changed"):
+            await client.submit(source, job_dir=tmp_path / "job")
+
+
+async def test_a_locked_job_is_refused(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 10)
+    async with client_for(emulator, "openai") as client:
+        with (
+            await client.submit(tmp_path / "in.jsonl", job_dir=tmp_path / "job"),
+            pytest.raises(sb.JobError, match="locked"),
+        ):
+            client.open_job(tmp_path / "job")
+
+
+async def test_bad_input_submits_nothing(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    good = next(iter(sample_requests("anthropic", 1)))
+    lines = [
+        msgspec.json.encode(good),
+        b'{"custom_id": "bad id!", "params": {"model": "m", "max_tokens": 5, "messages": []}}',
+        b"not json",
+        msgspec.json.encode(good),
+    ]
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    async with client_for(emulator, "anthropic") as client:
+        with pytest.raises(sb.InvalidInput) as caught:
+            await client.submit(source, job_dir=tmp_path / "job")
+    lines_named = {p[0] for p in caught.value.problems}
+    assert {2, 3, 4} <= lines_named
+    assert emulator.records.batches() == []
+    assert emulator.records.requests == []
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for something the emulator records (polled: it has no event to await)."""
+    async with asyncio.timeout(20):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(timings=Timings.instant())
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
+async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
+) -> None:
+    """Cancel the task mid-step (the request in flight, slowed), then reopen."""
+    count = 600
+    write_sample(str(tmp_path / "in.jsonl"), provider, count)
+    records = emulator.records
+    posts = "/v1/files" if provider == "openai" else "/v1/messages/batches"
+    target = {
+        "upload": lambda: (
+            any(r.path == posts for r in records.requests) or records.in_flight > 0
+        ),
+        "create": lambda: len(records.batches()) >= 1,
+        "poll": lambda: (
+            sum(r.method == "GET" and "/batches/" in r.path for r in records.requests)
+            >= 2
+        ),
+        "download": lambda: (
+            any(
+                ("/content" in r.path or "/results" in r.path) for r in records.requests
+            )
+            or records.in_flight > 0
+        ),
+    }[step]
+
+    async def everything() -> None:
+        async with client_for(emulator, provider) as client:
+            with await client.submit(
+                tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=200
+            ) as job:
+                await finish(job)
+
+    emulator.faults.slow_rate = 1.0
+    emulator.faults.slow_seconds = 0.2
+    task = asyncio.create_task(everything())
+    await until(target)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    emulator.faults.slow_rate = 0.0
+
+    async with client_for(emulator, provider) as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=200
+        ) as job:
+            results = await finish(job)
+    check_complete(provider, count, results)
+    assert records.duplicates() == {}
+    assert len(records.batches(provider)) == 3
+
+
+async def test_cancel_cancels_every_batch_and_results_say_so(
+    tmp_path: pathlib.Path,
+) -> None:
+    config = EmulatorConfig(timings=Timings.realistic(speed=1.0))
+    async with Emulator(config) as emulator:
+        write_sample(str(tmp_path / "in.jsonl"), "openai", 50)
+        async with client_for(emulator, "openai") as client:
+            with await client.submit(
+                tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=20
+            ) as job:
+                statuses = await job.cancel()
+                assert len(statuses) == 3
+                assert job.manifest.cancelled
+                with pytest.raises(sb.JobError, match="cancelled"):
+                    await job.submit()
+        states = {b.status for b in emulator.records.batches()}
+        assert states <= {"cancelling", "cancelled"}
