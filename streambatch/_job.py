@@ -172,17 +172,22 @@ class Job:
         if self.manifest.cancelled:
             raise JobError(f"{self.path}: the job was cancelled")
         gate = asyncio.Semaphore(concurrency)
+        # Untagged batches are matched by size and time after an interrupted
+        # create: exact only if a single create is ever in flight.
+        creating = asyncio.Semaphore(concurrency if self.api.tags else 1)
 
         async def one(chunk: ChunkRecord) -> None:
             async with gate:
-                await self._submit_chunk(chunk)
+                await self._submit_chunk(chunk, creating)
 
         async with asyncio.TaskGroup() as group:
             for chunk in self.manifest.chunks:
                 if chunk.batch.batch_id is None:
                     group.create_task(one(chunk))
 
-    async def _submit_chunk(self, chunk: ChunkRecord) -> None:
+    async def _submit_chunk(
+        self, chunk: ChunkRecord, creating: asyncio.Semaphore
+    ) -> None:
         record = chunk.batch
         if self.api.uploads and record.file_id is None:
             record.file_id = await self.transport.drive(
@@ -190,6 +195,11 @@ class Job:
             )
             self.save()
             log.info("chunk %d uploaded as %s", chunk.index, record.file_id)
+        async with creating:
+            await self._create(chunk)
+
+    async def _create(self, chunk: ChunkRecord) -> None:
+        record = chunk.batch
         if record.creating_since is not None:
             known = frozenset(self._batch_ids())
             found = await self.transport.drive(self.api.find(self._ref(chunk), known))

@@ -90,6 +90,7 @@ class AnthropicBatches:
     default_base_url = "https://api.anthropic.com"
     key_env = "ANTHROPIC_API_KEY"
     uploads = False
+    tags = False
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """``x-api-key`` and the API version."""

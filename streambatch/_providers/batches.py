@@ -71,12 +71,19 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BatchAPI(Protocol):
-    """One provider's batch operations, as flows."""
+    """One provider's batch operations, as flows.
+
+    ``uploads``: the requests go in an uploaded file first. ``tags``: a batch
+    carries our tag (metadata), so an interrupted create is found exactly; without
+    tags it is found by matching, which is exact only while one create at a time
+    is in flight.
+    """
 
     name: str
     default_base_url: str
     key_env: str
     uploads: bool
+    tags: bool
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry ``key``."""

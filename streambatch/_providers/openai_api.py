@@ -94,6 +94,7 @@ class OpenAIBatches:
     default_base_url = "https://api.openai.com/v1"
     key_env = "OPENAI_API_KEY"
     uploads = True
+    tags = True
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """Bearer authentication."""

@@ -1,0 +1,184 @@
+"""The command line, called as `main([...])` and as a process, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from streambatch.cli import main
+from streambatch.testing import Emulator, EmulatorConfig, Faults
+from streambatch.testing.sample import write_sample
+
+POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
+
+
+def test_run_against_the_built_in_emulator(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "anthropic", 250)
+    args = [
+        "run",
+        str(tmp_path / "in.jsonl"),
+        "--provider",
+        "anthropic",
+        "--emulator",
+        "--emulator-clock",
+        "instant",
+        "--job-dir",
+        str(tmp_path / "job"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--max-requests",
+        "100",
+        *POLL,
+    ]
+    assert main(args) == 0
+    lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
+    assert len(lines) == 250
+    assert {json.loads(line)["status"] for line in lines} == {"succeeded"}
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith(
+        "results: succeeded=250 errored=0 expired=0 canceled=0 total=250"
+    )
+
+
+def test_bad_input_exits_2_listing_every_bad_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}\n'
+        '{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}\n'
+        '{"method": "POST"}\n'
+    )
+    code = main(
+        [
+            "submit",
+            str(source),
+            "--provider",
+            "openai",
+            "--emulator",
+            "--job-dir",
+            str(tmp_path / "job"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "in.jsonl:2" in err
+    assert "in.jsonl:3" in err
+    assert "Traceback" not in err
+
+
+async def test_submit_status_wait_results_as_separate_commands(
+    tmp_path: pathlib.Path,
+) -> None:
+    config = EmulatorConfig(faults=Faults(item_error_rate=0.2, seed=3))
+    async with Emulator(config) as emulator:
+        write_sample(str(tmp_path / "in.jsonl"), "openai", 300)
+        job = str(tmp_path / "job")
+
+        def cli(*args: str) -> int:
+            return main(list(args))
+
+        base = ["--base-url", emulator.openai_base_url]
+        assert (
+            await asyncio.to_thread(
+                cli,
+                "submit",
+                str(tmp_path / "in.jsonl"),
+                "--provider",
+                "openai",
+                "--job-dir",
+                job,
+                "--max-requests",
+                "120",
+                *base,
+            )
+            == 0
+        )
+        assert await asyncio.to_thread(cli, "wait", job, *POLL) == 0
+        out = tmp_path / "failed.jsonl"
+        assert (
+            await asyncio.to_thread(
+                cli, "results", job, "-o", str(out), "--only", "failed"
+            )
+            == 0
+        )
+        failed = [json.loads(line) for line in out.read_bytes().splitlines()]
+        assert failed
+        assert all(
+            r["status"] == "errored" and r["error"]["status_code"] for r in failed
+        )
+        everything = tmp_path / "all.jsonl"
+        assert (
+            await asyncio.to_thread(
+                cli, "results", job, "-o", str(everything), "--with-response"
+            )
+            == 0
+        )
+        rows = [json.loads(line) for line in everything.read_bytes().splitlines()]
+        assert len(rows) == 300
+        assert len({r["custom_id"] for r in rows}) == 300
+        assert all("response" in r for r in rows)
+        assert sum(r["status"] == "errored" for r in rows) == len(failed)
+
+
+def test_status_json_reads_the_job_directory(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 30)
+    job = str(tmp_path / "job")
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "in.jsonl"),
+                "--provider",
+                "openai",
+                "--emulator",
+                "--emulator-clock",
+                "instant",
+                "--job-dir",
+                job,
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--max-requests",
+                "10",
+                "--quiet",
+                *POLL,
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["status", job, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["requests"] == 30
+    assert document["done"] == 30
+    assert document["batches"] == {"completed": 3}
+    assert [c["requests"] for c in document["chunks"]] == [10, 10, 10]
+
+
+def test_not_a_job_directory_is_a_one_line_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "not a job directory" in err
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "streambatch", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for command in ("run", "submit", "status", "wait", "results", "cancel", "emulator"):
+        assert command in done.stdout
