@@ -10,7 +10,6 @@ whole file.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from ._providers.batches import TERMINAL, BatchStatus
 if TYPE_CHECKING:
     from ._job import Job
 
-__all__ = ("download", "iter_results")
+__all__ = ("decode_id", "download", "iter_chunk_results", "iter_results", "request_ids")
 
 log = logging.getLogger("streambatch.collect")
 
@@ -33,8 +32,7 @@ log = logging.getLogger("streambatch.collect")
 async def download(job: Job) -> int:
     """Download the files of every ended batch not yet downloaded; return how many."""
     count = 0
-    for chunk in job.manifest.chunks:
-        record = chunk.batch
+    for _, record in job.attempts():
         if record.batch_id is None or record.state not in TERMINAL:
             continue
         status = BatchStatus(
@@ -51,6 +49,9 @@ async def download(job: Job) -> int:
             record.downloads[kind] = await job.transport.download(request, path)
             job.save()
             count += 1
+        if not record.downloaded:
+            record.downloaded = True
+            job.save()
     return count
 
 
@@ -58,65 +59,102 @@ class _Id(msgspec.Struct):
     custom_id: str
 
 
-_ID_LINES = msgspec.json.Decoder(_Id)
+_ID = msgspec.json.Decoder(_Id)
 
 
-async def _chunk_ids(job: Job, chunk: ChunkRecord) -> AsyncIterator[str]:
-    """The custom_ids of a chunk file, in order."""
+def decode_id(line: bytes) -> str:
+    """The custom_id of one request line."""
+    return _ID.decode(line).custom_id
+
+
+async def request_ids(job: Job, path: str) -> AsyncIterator[str]:
+    """The custom_ids of a requests file of the job (a chunk or a retry), in order."""
     framer = LineFramer()
-    async for block in file_chunks(job.dir.chunk_path(chunk.path)):
+    async for block in file_chunks(job.dir.chunk_path(path)):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
-                for item in _ID_LINES.decode_lines(frame.data):
+                for item in _ID.decode_lines(frame.data):
                     yield item.custom_id
 
 
 async def iter_results(
     job: Job, *, with_response: bool = False, schema: Any = None
 ) -> AsyncIterator[Result]:
-    """Every input request's result, exactly once, chunk by chunk.
+    """Every input request's result, exactly once: its latest attempt's.
 
-    A custom_id that appears in no downloaded file becomes an ``errored`` record of
-    type ``missing`` (``batch_failed`` when its batch failed as a whole, with the
-    provider's reasons). Result lines for unknown or repeated custom_ids are
-    logged and dropped. A chunk whose succeeded count differs from the provider's
-    count is logged as a warning.
+    Chunk by chunk, attempts are read newest first; a custom_id already given a
+    result by a newer attempt is skipped in older ones. A custom_id that an
+    attempt held but whose files do not mention becomes an ``errored`` record of
+    type ``missing`` (``batch_failed`` when the batch failed as a whole, with the
+    provider's reasons). Lines for custom_ids the attempt did not hold are logged
+    and dropped. A succeeded count that differs from the provider's is logged.
+
+    Memory: two sets of custom_ids the size of one chunk.
     """
     for chunk in job.manifest.chunks:
-        expected = {cid async for cid in _chunk_ids(job, chunk)}
-        seen: set[str] = set()
-        statuses: Counter[str] = Counter()
-        record = chunk.batch
-        for kind in record.downloads:
-            path = job.dir.download_path(record.batch_id or "", kind)
-            async with open_results(
-                path,
-                provider=job.manifest.provider,
-                with_response=with_response,
-                schema=schema,
-                batch_id=record.batch_id,
-                attempt=record.attempt,
-            ) as rows:
-                async for row in rows:
-                    if row.custom_id not in expected or row.custom_id in seen:
-                        log.warning(
-                            "%s: dropped a result for %r", path.name, row.custom_id
-                        )
-                        continue
-                    seen.add(row.custom_id)
-                    statuses[row.status] += 1
-                    yield row
-        if record.succeeded is not None and statuses["succeeded"] != record.succeeded:
-            log.warning(
-                "batch %s: the provider counts %d succeeded, the files hold %d",
-                record.batch_id,
-                record.succeeded,
-                statuses["succeeded"],
-            )
-        if len(seen) < len(expected):
-            async for cid in _chunk_ids(job, chunk):
-                if cid not in seen:
+        async for row in iter_chunk_results(
+            job, chunk, with_response=with_response, schema=schema
+        ):
+            yield row
+
+
+async def iter_chunk_results(
+    job: Job, chunk: ChunkRecord, *, with_response: bool = False, schema: Any = None
+) -> AsyncIterator[Result]:
+    """The results of one chunk's requests (see :func:`iter_results`)."""
+    done: set[str] = set()
+    for record in reversed(chunk.batches):
+        held = {cid async for cid in request_ids(job, chunk.path_of(record))}
+        async for row in _attempt_rows(job, record, held, done, with_response, schema):
+            yield row
+        if len(held - done):
+            async for cid in request_ids(job, chunk.path_of(record)):
+                if cid not in done:
+                    done.add(cid)
                     yield _missing(cid, record)
+
+
+async def _attempt_rows(
+    job: Job,
+    record: BatchRecord,
+    held: set[str],
+    done: set[str],
+    with_response: bool,
+    schema: Any,
+) -> AsyncIterator[Result]:
+    """The rows of one attempt's downloaded files not yet given by a newer one."""
+    succeeded = 0
+    seen: set[str] = set()
+    for kind in record.downloads:
+        path = job.dir.download_path(record.batch_id or "", kind)
+        async with open_results(
+            path,
+            provider=job.manifest.provider,
+            with_response=with_response,
+            schema=schema,
+            batch_id=record.batch_id,
+            attempt=record.attempt,
+        ) as rows:
+            async for row in rows:
+                if row.custom_id not in held or row.custom_id in seen:
+                    log.warning("%s: dropped a result for %r", path.name, row.custom_id)
+                    continue
+                seen.add(row.custom_id)
+                succeeded += row.status == "succeeded"
+                if row.custom_id not in done:
+                    done.add(row.custom_id)
+                    yield row
+    if (
+        record.succeeded is not None
+        and record.downloads
+        and succeeded != record.succeeded
+    ):
+        log.warning(
+            "batch %s: the provider counts %d succeeded, the files hold %d",
+            record.batch_id,
+            record.succeeded,
+            succeeded,
+        )
 
 
 def _missing(custom_id: str, record: BatchRecord) -> Result:

@@ -26,7 +26,7 @@ from ._job import Job
 from ._progress import describe
 from ._view import ProgressView
 
-__all__ = ("cancel", "results", "run", "status", "submit", "wait")
+__all__ = ("cancel", "results", "retry", "run", "status", "submit", "wait")
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -211,4 +211,20 @@ async def cancel(args: argparse.Namespace) -> int:
         with client.open_job(args.job_dir) as job:
             statuses = await job.cancel()
     print(f"cancel requested for {len(statuses)} batches")
+    return 0
+
+
+async def retry(args: argparse.Namespace) -> int:
+    """``retry``: resubmit the failed requests as new batches; wait if asked."""
+    provider, base_url = _manifest_provider(args.job_dir)
+    async with _client(args, provider, base_url) as client:
+        with client.open_job(args.job_dir) as job:
+            await job.download()
+            count = await job.retry_failed(
+                all_failures=args.all, max_attempts=args.max_attempts
+            )
+            _say(args, f"streambatch: {count} requests resubmitted")
+            if count and args.wait:
+                await _wait(args, job)
+                await job.download()
     return 0

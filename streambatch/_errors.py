@@ -8,7 +8,8 @@ A leaf module: it imports nothing from the package.
     │   ├── LineTooLong                                .limit
     │   ├── InvalidRequestLine                         .custom_id .reason
     │   ├── DuplicateCustomId                          .custom_id
-    │   └── RequestTooLarge                            .size .limit
+    │   ├── RequestTooLarge                            .size .limit
+    │   └── InvalidInput                               .problems .total (many bad lines)
     ├── TransportError(StreamBatchError)               the wire: connect/read failure
     │   └── TransportTimeout(TransportError, TimeoutError)
     ├── ProviderError(StreamBatchError)                the provider's answer
@@ -26,6 +27,8 @@ is for humans. Row-level outcomes (an errored request) are never exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = (
     "AuthenticationError",
     "BatchFailed",
@@ -33,6 +36,7 @@ __all__ = (
     "DuplicateCustomId",
     "HTTPStatusError",
     "InputError",
+    "InvalidInput",
     "InvalidRequestLine",
     "JobError",
     "LineTooLong",
@@ -130,6 +134,42 @@ class RequestTooLarge(InputError):
         )
         self.size = size
         self.limit = limit
+
+
+class InvalidInput(InputError):
+    """The input has bad lines; nothing was written or uploaded.
+
+    Attributes:
+        problems: ``(line_no, custom_id, reason)`` of the first bad lines, in line
+            order (``custom_id`` is None when it could not be read).
+        total: how many problems were found in all (``len(problems)`` or more).
+
+    The message lists the problems one per line as ``path:LINE: custom_id 'X':
+    reason``, then how many more were left out.
+    """
+
+    def __init__(
+        self,
+        problems: Sequence[tuple[int, str | None, str]],
+        *,
+        total: int,
+        path: str | None = None,
+    ) -> None:
+        name = path if path is not None else "<input>"
+        rows = [
+            f"{name}:{line_no}: "
+            + (f"custom_id {custom_id!r}: " if custom_id is not None else "")
+            + reason
+            for line_no, custom_id, reason in problems
+        ]
+        more = total - len(problems)
+        tail = [f"... and {more} more"] if more > 0 else []
+        head = f"{total} bad input line(s) in {name}; nothing was written:"
+        super().__init__("\n".join([head, *rows, *tail]))
+        self.path = path
+        self.line_no = problems[0][0] if problems else None
+        self.problems: list[tuple[int, str | None, str]] = list(problems)
+        self.total = total
 
 
 class TransportError(StreamBatchError):

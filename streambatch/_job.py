@@ -29,6 +29,7 @@ from ._io.split import split_input
 from ._models import Result
 from ._progress import Progress, progress_of
 from ._providers.batches import TERMINAL, BatchAPI, BatchStatus, ChunkRef
+from ._retry import plan_retry
 
 __all__ = ("Job", "Sleep")
 
@@ -79,6 +80,25 @@ class Job:
         out as ``missing``.
         """
         return iter_results(self, with_response=with_response, schema=schema)
+
+    async def retry_failed(
+        self, *, all_failures: bool = False, max_attempts: int = 3
+    ) -> int:
+        """Resubmit the failed requests as new batches (attempt N); return how many.
+
+        Only retryable failures (expired, canceled, missing, server and rate-limit
+        errors) unless ``all_failures``; a request is sent at most
+        ``max_attempts`` times. Wait for the new batches with :meth:`wait`.
+
+        Raises:
+            JobError: a batch has not ended or has not been downloaded yet.
+        """
+        count = await plan_retry(
+            self, all_failures=all_failures, max_attempts=max_attempts
+        )
+        if count:
+            await self.submit()
+        return count
 
     def progress(self) -> Progress:
         """Batches per state and requests done, from the last poll."""
@@ -157,11 +177,14 @@ class Job:
         job_dir.save(manifest)
         return cls(job_dir, manifest, api, transport)
 
-    def _ref(self, chunk: ChunkRecord) -> ChunkRef:
-        record = chunk.batch
+    def attempts(self) -> list[tuple[ChunkRecord, BatchRecord]]:
+        """Every (chunk, attempt) pair, in chunk order."""
+        return [(c, b) for c in self.manifest.chunks for b in c.batches]
+
+    def _ref(self, chunk: ChunkRecord, record: BatchRecord) -> ChunkRef:
         return ChunkRef(
-            path=str(self.dir.chunk_path(chunk.path)),
-            n_requests=chunk.n_requests,
+            path=str(self.dir.chunk_path(chunk.path_of(record))),
+            n_requests=chunk.size_of(record),
             endpoint=chunk.endpoint,
             tag=record.tag,
             since=record.creating_since or 0.0,
@@ -176,33 +199,32 @@ class Job:
         # create: exact only if a single create is ever in flight.
         creating = asyncio.Semaphore(concurrency if self.api.tags else 1)
 
-        async def one(chunk: ChunkRecord) -> None:
+        async def one(chunk: ChunkRecord, record: BatchRecord) -> None:
             async with gate:
-                await self._submit_chunk(chunk, creating)
+                await self._submit_chunk(chunk, record, creating)
 
         async with asyncio.TaskGroup() as group:
-            for chunk in self.manifest.chunks:
-                if chunk.batch.batch_id is None:
-                    group.create_task(one(chunk))
+            for chunk, record in self.attempts():
+                if record.batch_id is None:
+                    group.create_task(one(chunk, record))
 
     async def _submit_chunk(
-        self, chunk: ChunkRecord, creating: asyncio.Semaphore
+        self, chunk: ChunkRecord, record: BatchRecord, creating: asyncio.Semaphore
     ) -> None:
-        record = chunk.batch
         if self.api.uploads and record.file_id is None:
             record.file_id = await self.transport.drive(
-                self.api.upload(self._ref(chunk))
+                self.api.upload(self._ref(chunk, record))
             )
             self.save()
             log.info("chunk %d uploaded as %s", chunk.index, record.file_id)
         async with creating:
-            await self._create(chunk)
+            await self._create(chunk, record)
 
-    async def _create(self, chunk: ChunkRecord) -> None:
-        record = chunk.batch
+    async def _create(self, chunk: ChunkRecord, record: BatchRecord) -> None:
         if record.creating_since is not None:
             known = frozenset(self._batch_ids())
-            found = await self.transport.drive(self.api.find(self._ref(chunk), known))
+            ref = self._ref(chunk, record)
+            found = await self.transport.drive(self.api.find(ref, known))
             if found is not None:
                 log.info("chunk %d: found batch %s from before", chunk.index, found)
                 record.batch_id, record.state = found, "validating"
@@ -211,7 +233,7 @@ class Job:
         record.creating_since = time.time()
         self.save()  # the intent is on disk before the provider hears of it
         batch_id = await self.transport.drive(
-            self.api.create(self._ref(chunk), record.file_id)
+            self.api.create(self._ref(chunk, record), record.file_id)
         )
         record.batch_id, record.state = batch_id, "validating"
         self.save()
@@ -250,8 +272,8 @@ class Job:
         rng = rng or random.Random()
         gate = asyncio.Semaphore(concurrency)
 
-        async def watch(chunk: ChunkRecord) -> None:
-            record, attempt = chunk.batch, 0
+        async def watch(record: BatchRecord) -> None:
+            attempt = 0
             while record.state not in TERMINAL:
                 try:
                     async with gate:
@@ -277,9 +299,9 @@ class Job:
                     attempt += 1
 
         async with asyncio.TaskGroup() as group:
-            for chunk in self.manifest.chunks:
-                if chunk.batch.batch_id is not None:
-                    group.create_task(watch(chunk))
+            for _, record in self.attempts():
+                if record.batch_id is not None:
+                    group.create_task(watch(record))
         return self.progress()
 
     async def cancel(self) -> list[BatchStatus]:
@@ -287,8 +309,7 @@ class Job:
         self.manifest.cancelled = True
         self.save()
         statuses = []
-        for chunk in self.manifest.chunks:
-            record = chunk.batch
+        for _, record in self.attempts():
             if record.batch_id is None or record.state in TERMINAL:
                 continue
             status = await self.transport.drive(self.api.cancel(record.batch_id))

@@ -20,7 +20,7 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     Attributes:
         batches: the number of batches in each state (``pending`` for chunks
             without a batch yet).
-        requests: requests in the job.
+        requests: requests in the job's batches (retries count again).
         done: requests known to have finished (succeeded or failed). Anthropic
             reports counts only when a batch ends, so this moves in steps there.
     """

@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("wait", "poll until every batch has ended", _commands.wait),
         ("results", "write one result per request", _commands.results),
         ("cancel", "cancel every unfinished batch", _commands.cancel),
+        ("retry", "resubmit failed requests as new batches", _commands.retry),
     ]:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("job_dir", metavar="DIR")
@@ -147,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help="print JSON")
         if name == "results":
             _results_options(sub)
+        if name == "retry":
+            sub.add_argument(
+                "--wait", action="store_true", help="wait for the new batches"
+            )
+            sub.add_argument(
+                "--all", action="store_true", help="retry permanent failures too"
+            )
+            sub.add_argument(
+                "--max-attempts",
+                type=int,
+                default=3,
+                metavar="N",
+                help="send a request at most N times in all (default 3)",
+            )
 
     emulator = commands.add_parser(
         "emulator", help="serve the built-in provider emulator on loopback"

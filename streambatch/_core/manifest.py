@@ -28,9 +28,15 @@ VERSION = 1
 
 
 class BatchRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One attempt at running one chunk as a provider batch."""
+    """One attempt at running (part of) one chunk as a provider batch.
+
+    Attempt 1 holds the whole chunk; a retry (attempt 2, 3, ...) holds only the
+    requests being retried, in its own file ``path`` of ``n_requests`` lines.
+    """
 
     attempt: int = 1
+    path: str | None = None
+    n_requests: int | None = None
     tag: dict[str, str] = {}
     file_id: str | None = None
     creating_since: float | None = None
@@ -43,6 +49,7 @@ class BatchRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     error_file_id: str | None = None
     errors: list[str] = []
     downloads: dict[str, int] = {}
+    downloaded: bool = False
 
 
 class ChunkRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -60,6 +67,14 @@ class ChunkRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def batch(self) -> BatchRecord:
         """The latest attempt."""
         return self.batches[-1]
+
+    def path_of(self, record: BatchRecord) -> str:
+        """The requests file of an attempt."""
+        return record.path or self.path
+
+    def size_of(self, record: BatchRecord) -> int:
+        """The number of requests in an attempt."""
+        return record.n_requests if record.n_requests is not None else self.n_requests
 
 
 class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

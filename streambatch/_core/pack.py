@@ -1,0 +1,169 @@
+"""Decide where upload chunks end, given line sizes and a provider's limits.
+
+Pure: stdlib only; no asyncio, aiofiles or file access.
+
+Every chunk obeys a request count and a byte budget. Bytes are counted the way the
+provider counts them: for OpenAI and Azure the file (each line plus its ``\\n``),
+for Anthropic the JSON body ``{"requests":[`` + lines joined by commas + ``]}``,
+which is also one byte per line plus a fixed frame. A :class:`Packer` cuts one
+stream greedily; a :class:`Chunker` keeps one packer per group (OpenAI's one
+endpoint and one model per batch) and numbers the chunks in the order they open.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, NamedTuple, TypeVar
+
+from .._errors import ConfigError, InputError
+
+__all__ = ("LIMITS", "MAX_GROUPS", "ChunkLimits", "Chunker", "Packer", "limits_for")
+
+K = TypeVar("K")
+
+MAX_GROUPS = 32
+"""How many groups (url, model) may be open at once, each with its own chunk file."""
+
+_ANTHROPIC_FRAME = len(b'{"requests":[') + len(b"]}") - 1  # n lines, n - 1 commas
+
+
+class ChunkLimits(NamedTuple):
+    """How much one chunk may hold.
+
+    Attributes:
+        max_requests: the most requests (lines) in one chunk.
+        max_bytes: the most bytes the provider counts for one chunk: ``frame_bytes``
+            plus, per line, its length and one separator byte.
+        frame_bytes: the fixed bytes around the lines (0 for a JSONL file).
+    """
+
+    max_requests: int
+    max_bytes: int
+    frame_bytes: int = 0
+
+
+# Each limit takes the documented value less a 1% byte margin: whether "MB" is 10^6
+# or 2^20 is unconfirmed (PROVIDERS.md 2.12 item 6), so the smaller reading, less
+# 1%, is used. Request counts are exact documented numbers and need no margin.
+LIMITS = {
+    # PROVIDERS.md 2.9: 50,000 requests and 200 MB per batch input file.
+    "openai": ChunkLimits(50_000, 198_000_000),
+    # PROVIDERS.md 3 "Limits": 100,000 requests per file, 200 MB input file.
+    "azure": ChunkLimits(100_000, 198_000_000),
+    # PROVIDERS.md 4.2 and 4.6: 100,000 requests, 256 MB request body (JSON).
+    "anthropic": ChunkLimits(100_000, 253_440_000, _ANTHROPIC_FRAME),
+}
+"""Each provider's chunk limits, margins included."""
+
+
+def limits_for(
+    provider: str, max_requests: int | None = None, max_bytes: int | None = None
+) -> ChunkLimits:
+    """Return the provider's limits, lowered by the user's overrides.
+
+    Args:
+        provider: a key of :data:`LIMITS`.
+        max_requests: a lower request cap, or None for the provider's.
+        max_bytes: a lower byte cap (counted as in :class:`ChunkLimits`), or None.
+
+    Raises:
+        ConfigError: the provider is unknown, or an override is not positive, is
+            higher than the provider's limit, or leaves no room for a request.
+    """
+    try:
+        limits = LIMITS[provider]
+    except KeyError:
+        raise ConfigError(f"no chunk limits for provider {provider!r}") from None
+    for name, value, cap in (
+        ("max_requests", max_requests, limits.max_requests),
+        ("max_bytes", max_bytes, limits.max_bytes),
+    ):
+        if value is not None and not 0 < value <= cap:
+            raise ConfigError(f"{name} must be between 1 and {cap:,} for {provider}")
+    byte_cap = limits.max_bytes if max_bytes is None else max_bytes
+    if byte_cap <= limits.frame_bytes + 1:
+        raise ConfigError(f"max_bytes {byte_cap} leaves no room for a request")
+    return ChunkLimits(
+        limits.max_requests if max_requests is None else max_requests,
+        byte_cap,
+        limits.frame_bytes,
+    )
+
+
+class Packer:
+    """Cut one stream of lines into chunks greedily. Pure: sizes in, decisions out.
+
+    Args:
+        limits: the caps every chunk obeys.
+    """
+
+    __slots__ = ("_budget", "_bytes", "_count", "_max_requests")
+
+    def __init__(self, limits: ChunkLimits) -> None:
+        self._budget = limits.max_bytes - limits.frame_bytes
+        self._max_requests = limits.max_requests
+        self._bytes = 0
+        self._count = 0
+
+    def fits(self, nbytes: int) -> bool:
+        """Whether a line costing ``nbytes`` (separator included) fits any chunk."""
+        return nbytes <= self._budget
+
+    def add(self, nbytes: int) -> bool:
+        """Account for one line costing ``nbytes``; return True if it opens a chunk.
+
+        Raises:
+            ValueError: the line alone is larger than a chunk (check :meth:`fits`).
+        """
+        if nbytes > self._budget:
+            raise ValueError(f"a line of {nbytes} bytes fits no chunk")
+        full = self._count == self._max_requests or self._bytes + nbytes > self._budget
+        opens = self._count == 0 or full
+        if full:
+            self._bytes = self._count = 0
+        self._bytes += nbytes
+        self._count += 1
+        return opens
+
+
+class Chunker(Generic[K]):
+    """Assign lines to chunks: one open chunk per group, numbered as they open.
+
+    Args:
+        limits: the caps every chunk obeys.
+        max_groups: the most groups allowed; one more raises InputError.
+
+    ``add(group, nbytes)`` returns ``(index, opened)``: the chunk the line goes to,
+    and whether that chunk was opened by it. When a group's chunk is full, the
+    next line of the group opens a new chunk; the old one gets no more lines.
+    """
+
+    __slots__ = ("_groups", "_limits", "_max_groups", "count")
+
+    def __init__(self, limits: ChunkLimits, max_groups: int = MAX_GROUPS) -> None:
+        self._limits = limits
+        self._max_groups = max_groups
+        self._groups: dict[K, tuple[Packer, int]] = {}
+        self.count = 0  # chunks opened so far
+
+    def add(self, group: K, nbytes: int) -> tuple[int, bool]:
+        """Place one line of ``group`` costing ``nbytes``; see the class docstring.
+
+        Raises:
+            InputError: a new group would exceed ``max_groups``.
+            ValueError: the line alone is larger than a chunk.
+        """
+        entry = self._groups.get(group)
+        if entry is None:
+            if len(self._groups) == self._max_groups:
+                raise InputError(
+                    f"more than {self._max_groups} distinct (url, model) pairs; "
+                    "each needs its own batch: split the input by model first"
+                )
+            entry = self._groups[group] = (Packer(self._limits), -1)
+        packer, index = entry
+        if packer.add(nbytes):
+            index = self.count
+            self.count += 1
+            self._groups[group] = (packer, index)
+            return index, True
+        return index, False

@@ -1,0 +1,233 @@
+"""Validate input request lines against one provider's rules.
+
+Pure: stdlib and msgspec only; no asyncio, aiofiles or file access.
+
+Strategy: each provider has a view struct that declares only the fields a rule needs;
+msgspec checks the whole line is JSON and skips (without materialising) everything
+else, such as the messages of a body. A run of lines is decoded with one
+``decode_lines`` call, the fast path; only if that fails is the run decoded line by
+line, to find and describe each bad line. Rules that msgspec can state (types,
+``Literal`` values, the Anthropic custom_id pattern, ``max_tokens >= 1``, no
+``stream: true``) are checked inside that call, in C.
+
+A good line becomes a :class:`Request` (its custom_id, its group and its bytes
+without the line ending); a bad one a :class:`Problem` naming the line number, the
+custom_id when it is readable, and a reason written for people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Literal, NamedTuple, cast
+
+import msgspec
+
+from .._errors import ConfigError
+
+__all__ = (
+    "OPENAI_ENDPOINTS",
+    "Group",
+    "Problem",
+    "Request",
+    "RequestChecker",
+    "custom_id_in",
+)
+
+OPENAI_ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+"""The batch endpoints an OpenAI (or Azure) line may name (PROVIDERS.md 2.3)."""
+
+Group = tuple[str, str]
+"""``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
+
+_Endpoint = Literal[
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+]
+_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
+_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_BLANK = b" \t\r"
+
+
+class _OpenAIBody(msgspec.Struct):
+    model: str
+    stream: Literal[False] = False
+
+
+class _OpenAILine(msgspec.Struct):
+    custom_id: Annotated[str, msgspec.Meta(min_length=1)]
+    method: Literal["POST"]
+    url: _Endpoint
+    body: _OpenAIBody
+
+    @property
+    def group(self) -> Group:
+        return (self.url, self.body.model)
+
+
+class _Object(msgspec.Struct):
+    """Any JSON object; its fields are checked as JSON and skipped."""
+
+
+class _AnthropicParams(msgspec.Struct):
+    model: str
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)]
+    messages: list[_Object]
+    stream: Literal[False] = False
+
+
+class _AnthropicLine(msgspec.Struct):
+    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID)]
+    params: _AnthropicParams
+
+    @property
+    def group(self) -> None:
+        return None
+
+
+_OPENAI = msgspec.json.Decoder(_OpenAILine)
+_ANTHROPIC = msgspec.json.Decoder(_AnthropicLine)
+_View = _OpenAILine | _AnthropicLine
+_Decoder = msgspec.json.Decoder[_OpenAILine] | msgspec.json.Decoder[_AnthropicLine]
+
+_OPENAI_REASONS = {
+    "custom_id": "custom_id must be a non-empty string",
+    "method": 'method must be "POST"',
+    "url": "url must be a batch endpoint (" + ", ".join(OPENAI_ENDPOINTS) + ")",
+    "body.stream": "body.stream must not be true: batches do not stream",
+}
+_ANTHROPIC_REASONS = {
+    "custom_id": f"custom_id must match {_ANTHROPIC_ID}",
+    "params.max_tokens": "params.max_tokens must be an integer of at least 1",
+    "params.stream": "params.stream must not be true: batches do not stream",
+}
+
+
+class Request(NamedTuple):
+    """One valid request line.
+
+    ``line`` is the line's bytes without its line ending (a trailing ``\\r`` is
+    removed); ``group`` is ``(url, model)`` for OpenAI and Azure, else None.
+    """
+
+    line_no: int
+    custom_id: str
+    group: Group | None
+    line: bytes
+
+
+class Problem(NamedTuple):
+    """One bad line: its number, its custom_id if readable, and why it is bad."""
+
+    line_no: int
+    custom_id: str | None
+    reason: str
+
+
+def custom_id_in(head: bytes) -> str | None:
+    """Find a ``"custom_id"`` string in the first bytes of a line, if there is one."""
+    found = _ID.search(head, 0, 4096)
+    if found is None:
+        return None
+    try:
+        value = msgspec.json.decode(b'"' + found.group(1) + b'"')
+    except msgspec.DecodeError:
+        return found.group(1).decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+class RequestChecker:
+    """Check request lines against one provider's rules.
+
+    Args:
+        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+
+    Raises:
+        ConfigError: the provider has no input rules here.
+    """
+
+    __slots__ = ("_decoder", "_reasons")
+
+    def __init__(self, provider: str) -> None:
+        self._decoder: _Decoder
+        if provider in ("openai", "azure"):
+            self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
+        elif provider == "anthropic":
+            self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
+        else:
+            raise ConfigError(f"cannot split input for provider {provider!r}")
+
+    def check_run(
+        self, data: bytes | memoryview, first_line: int
+    ) -> list[Request | Problem]:
+        """Check a run of ``\\n``-separated lines numbered from ``first_line``.
+
+        Returns:
+            One :class:`Request` or :class:`Problem` per non-blank line, in order.
+            Blank lines (only spaces, tabs or ``\\r``) are skipped but counted.
+        """
+        data = bytes(data)  # one copy; a memoryview's ``in`` and ``split`` are slow
+        try:
+            views = cast("list[_View]", self._decoder.decode_lines(data))
+        except msgspec.DecodeError:
+            return self._one_by_one(data, first_line)
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").rstrip(b"\r")
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
+        if len(views) != len(lines):  # blank lines: no view for them
+            numbered = (p for p in numbered if p[1].strip(_BLANK))
+        return [
+            Request(n, view.custom_id, view.group, line)
+            for (n, line), view in zip(numbered, views, strict=True)
+        ]
+
+    def check_line(self, line: bytes, line_no: int) -> Request | Problem:
+        """Check one non-blank line (without its ``\\n``)."""
+        try:
+            view = self._decoder.decode(line)
+        except msgspec.ValidationError as exc:
+            return Problem(line_no, custom_id_in(line), self._reason(str(exc)))
+        except msgspec.DecodeError as exc:
+            reason = f"not valid JSON ({exc})"
+            return Problem(line_no, custom_id_in(line), reason)
+        return Request(line_no, view.custom_id, view.group, line.rstrip(b"\r"))
+
+    def _one_by_one(self, data: bytes, first_line: int) -> list[Request | Problem]:
+        return [
+            self.check_line(line, number)
+            for number, line in enumerate(data.split(b"\n"), first_line)
+            if line.strip(_BLANK)
+        ]
+
+    def _reason(self, message: str) -> str:
+        """Turn a msgspec validation message into a sentence about the rule."""
+        what, _, where = message.partition(" - at `$")
+        path = where.rstrip("`").lstrip(".")
+        reason = self._reasons.get(path)
+        if reason is not None:
+            value = what.removeprefix("Invalid enum value ")
+            return f"{reason}, not {value}" if value[:1] == "'" else reason
+        if what.startswith("Object missing required field `"):
+            field = what.removeprefix("Object missing required field `").rstrip("`")
+            return f"missing field {path}.{field}" if path else f"missing field {field}"
+        if not where:
+            return "line is not a JSON object" if "`object`" in what else what
+        return f"{path}: {what[:1].lower()}{what[1:]}"

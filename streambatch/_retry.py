@@ -1,0 +1,92 @@
+"""Send a job's failed requests again, as new batches recorded as attempt N.
+
+For each chunk, the requests whose latest result is retryable (or, on request,
+any failure) and whose attempts are under the cap are copied, byte for byte,
+from the chunk file into a retry file; each retry file becomes one new batch of
+the chunk. ``Job.results()`` then gives each custom_id its latest attempt's
+result. Memory: one chunk's set of custom_ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ._collect import decode_id, iter_chunk_results
+from ._core.lines import LineFramer, Lines
+from ._core.manifest import BatchRecord, ChunkRecord
+from ._core.outcome import is_retryable
+from ._errors import JobError
+from ._io.reader import file_chunks
+
+if TYPE_CHECKING:
+    from ._job import Job
+
+__all__ = ("plan_retry",)
+
+log = logging.getLogger("streambatch.retry")
+
+
+async def plan_retry(
+    job: Job, *, all_failures: bool = False, max_attempts: int = 3
+) -> int:
+    """Record a retry attempt for every chunk with failures; return how many requests.
+
+    Call ``job.submit()`` afterwards to create the new batches.
+
+    Args:
+        all_failures: retry every failure, permanent ones too.
+        max_attempts: a request is sent at most this many times in all.
+
+    Raises:
+        JobError: a batch of the job has not ended or its files are not downloaded.
+    """
+    for _, record in job.attempts():
+        if record.batch_id is not None and not record.downloaded:
+            raise JobError(
+                f"batch {record.batch_id} has not ended or not been downloaded: "
+                "wait for the job (streambatch wait) before retrying"
+            )
+    total = 0
+    for chunk in job.manifest.chunks:
+        wanted = {
+            r.custom_id
+            async for r in iter_chunk_results(job, chunk)
+            if r.status != "succeeded"
+            and (all_failures or is_retryable(r))
+            and r.attempt < max_attempts
+        }
+        if wanted:
+            total += await _add_attempt(job, chunk, wanted)
+    job.save()
+    return total
+
+
+async def _add_attempt(job: Job, chunk: ChunkRecord, wanted: set[str]) -> int:
+    attempt = chunk.batch.attempt + 1
+    relative = f"chunks/retry-{chunk.index:05d}-{attempt}.jsonl"
+    written = await _copy_lines(job, chunk.path, relative, wanted)
+    tag = chunk.batches[0].tag | {"streambatch_attempt": str(attempt)}
+    chunk.batches.append(
+        BatchRecord(attempt=attempt, path=relative, n_requests=written, tag=tag)
+    )
+    log.info(
+        "chunk %d: retrying %d requests as attempt %d", chunk.index, written, attempt
+    )
+    return written
+
+
+async def _copy_lines(job: Job, source: str, target: str, wanted: set[str]) -> int:
+    """Copy the lines of ``source`` whose custom_id is in ``wanted``; count them."""
+    framer = LineFramer()
+    count = 0
+    with open(job.dir.chunk_path(target), "wb") as out:  # noqa: ASYNC230  # small writes, local disk
+        async for block in file_chunks(job.dir.chunk_path(source)):
+            for frame in framer.feed(block):
+                if not isinstance(frame, Lines):
+                    continue
+                for line in bytes(frame.data).split(b"\n"):
+                    if line.strip() and decode_id(line) in wanted:
+                        out.write(line + b"\n")
+                        count += 1
+    return count

@@ -1,0 +1,265 @@
+"""split_input and split_requests on real files: chunks, limits, every kind of bad line."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import pathlib
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from streambatch import ConfigError, InputError
+from streambatch._errors import InvalidInput
+from streambatch._io.ids import IdSpool
+from streambatch._io.split import SplitPlan, split_input, split_requests
+
+
+def openai_line(n: int, model: str = "gpt-4o-mini", pad: int = 0) -> dict[str, object]:
+    content = f"question {n} " + "é" * pad
+    return {
+        "custom_id": f"req-{n}",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": model, "messages": [{"role": "user", "content": content}]},
+    }
+
+
+def anthropic_line(n: int, pad: int = 0) -> dict[str, object]:
+    return {
+        "custom_id": f"req-{n}",
+        "params": {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "x" * pad}],
+        },
+    }
+
+
+def write(
+    path: pathlib.Path, lines: list[dict[str, object]] | list[bytes], end: bytes = b"\n"
+) -> bytes:
+    raw = [x if isinstance(x, bytes) else msgspec.json.encode(x) for x in lines]
+    data = b"".join(line + end for line in raw)
+    path.write_bytes(data)
+    return data
+
+
+def read(path: str) -> bytes:
+    return pathlib.Path(path).read_bytes()
+
+
+def chunk_lines(plan: SplitPlan) -> list[bytes]:
+    return [line for c in plan.chunks for line in read(c.path).splitlines()]
+
+
+async def test_openai_input_splits_into_chunks_that_concatenate_to_the_input(
+    tmp_path: pathlib.Path,
+) -> None:
+    source = tmp_path / "in.jsonl"
+    data = write(source, [openai_line(n, pad=n % 300) for n in range(1, 2001)])
+    plan = await split_input(
+        source, "openai", tmp_path / "out", max_requests=300, max_bytes=100_000
+    )
+    assert plan.input_sha256 == hashlib.sha256(data).hexdigest()
+    assert (plan.input_bytes, plan.n_requests) == (len(data), 2000)
+    assert chunk_lines(plan) == data.splitlines()
+    assert len(plan.chunks) > 7
+    for index, chunk in enumerate(plan.chunks):
+        body = read(chunk.path)
+        assert chunk.index == index and chunk.path.endswith(f"chunk-{index:05d}.jsonl")
+        assert (chunk.n_bytes, chunk.n_requests) == (len(body), body.count(b"\n"))
+        assert chunk.n_requests <= 300 and chunk.n_bytes <= 100_000
+        assert chunk.group == ("/v1/chat/completions", "gpt-4o-mini")
+        assert (
+            msgspec.json.decode(body.splitlines()[0])["custom_id"]
+            == f"req-{chunk.first_line}"
+        )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"chunk-{i:05d}.jsonl" for i in range(len(plan.chunks))
+    ]
+
+
+async def test_anthropic_bytes_count_the_json_body_framing(
+    tmp_path: pathlib.Path,
+) -> None:
+    source = tmp_path / "in.jsonl"
+    data = write(source, [anthropic_line(n, pad=n % 50) for n in range(500)])
+    plan = await split_input(source, "anthropic", tmp_path / "out", max_bytes=5_000)
+    assert chunk_lines(plan) == data.splitlines()
+    for chunk in plan.chunks:
+        lines = read(chunk.path).splitlines()
+        body = b'{"requests":[' + b",".join(lines) + b"]}"
+        assert len(body) <= 5_000
+        assert chunk.group is None
+    # greedy: each chunk but the last would overflow with the next line
+    for chunk, after in itertools.pairwise(plan.chunks):
+        first = read(after.path).splitlines()[0]
+        assert chunk.n_bytes + 14 + len(first) + 1 > 5_000
+
+
+async def test_mixed_models_become_separate_chunks(tmp_path: pathlib.Path) -> None:
+    source = tmp_path / "in.jsonl"
+    models = ["gpt-4o-mini", "gpt-4o", "gpt-4o-mini", "o3"]
+    write(source, [openai_line(n, model=models[n % 4]) for n in range(40)])
+    plan = await split_input(source, "openai", tmp_path / "out", max_requests=8)
+    by_group: dict[object, int] = {}
+    for chunk in plan.chunks:
+        rows = [msgspec.json.decode(x) for x in read(chunk.path).splitlines()]
+        assert {r["body"]["model"] for r in rows} == {chunk.group[1]}  # type: ignore[index]
+        by_group[chunk.group] = by_group.get(chunk.group, 0) + chunk.n_requests
+    assert by_group == {
+        ("/v1/chat/completions", "gpt-4o-mini"): 20,
+        ("/v1/chat/completions", "gpt-4o"): 10,
+        ("/v1/chat/completions", "o3"): 10,
+    }
+    mini = ("/v1/chat/completions", "gpt-4o-mini")
+    assert [c.n_requests for c in plan.chunks if c.group == mini] == [8, 8, 4]
+
+
+async def test_crlf_bom_and_blank_lines_are_cleaned(tmp_path: pathlib.Path) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [msgspec.json.encode(openai_line(n)) for n in range(5)]
+    source.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join([*lines[:2], b"", *lines[2:]]))
+    plan = await split_input(source, "openai", tmp_path / "out")
+    [chunk] = plan.chunks
+    assert read(chunk.path) == b"".join(x + b"\n" for x in lines)
+
+
+async def test_lines_cut_across_read_blocks_survive(tmp_path: pathlib.Path) -> None:
+    source = tmp_path / "in.jsonl"
+    data = write(source, [openai_line(n, pad=40_000) for n in range(120)], end=b"\r\n")
+    assert len(data) > 8 * 1024 * 1024  # many 1 MiB reads, lines cut at their edges
+    plan = await split_input(source, "azure", tmp_path / "out", max_requests=50)
+    assert chunk_lines(plan) == data.splitlines()
+    assert [c.n_requests for c in plan.chunks] == [50, 50, 20]
+
+
+async def test_every_bad_line_is_listed_and_nothing_is_left(
+    tmp_path: pathlib.Path,
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    lines: list[bytes] = [msgspec.json.encode(openai_line(n)) for n in range(3000)]
+    lines[10] = (
+        b'{"custom_id": "req-10", "method": "POST", "url": "/v1/chat/completions"'
+    )
+    lines[20] = msgspec.json.encode({**openai_line(20), "method": "GET"})
+    lines[2500] = msgspec.json.encode({**openai_line(2500), "url": "/v1/nope"})
+    lines[2999] = msgspec.json.encode(openai_line(5))  # duplicate across chunks
+    write(source, lines)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, "openai", out, max_requests=1000)
+    error = caught.value
+    assert error.total == 4
+    assert [(n, cid) for n, cid, _ in error.problems] == [
+        (11, "req-10"),
+        (21, "req-20"),
+        (2501, "req-2500"),
+        (3000, "req-5"),
+    ]
+    assert "not valid JSON" in error.problems[0][2]
+    assert "first on line 6" in error.problems[3][2]
+    assert f"{source}:3000: custom_id 'req-5': duplicate" in str(error)
+    assert list(out.iterdir()) == []
+
+
+async def test_problems_are_capped_but_counted(tmp_path: pathlib.Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    write(source, [b"[]"] * 30 + [msgspec.json.encode(anthropic_line(1))] * 3)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, "anthropic", out, max_problems=5)
+    assert caught.value.total == 32
+    assert [n for n, _, _ in caught.value.problems] == [1, 2, 3, 4, 5]
+    assert "... and 27 more" in str(caught.value)
+
+
+async def test_too_long_and_too_large_lines_are_problems(
+    tmp_path: pathlib.Path,
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    write(
+        source,
+        [anthropic_line(1), anthropic_line(2, pad=5000), anthropic_line(3, pad=900)],
+    )
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, "anthropic", out, max_line_bytes=2000, max_bytes=1000)
+    assert [(n, cid) for n, cid, _ in caught.value.problems] == [
+        (2, "req-2"),
+        (3, "req-3"),
+    ]
+    assert "longer than the limit" in caught.value.problems[0][2]
+    assert "larger than a whole batch" in caught.value.problems[1][2]
+
+
+async def test_bad_configuration_and_empty_input(tmp_path: pathlib.Path) -> None:
+    source = tmp_path / "in.jsonl"
+    write(source, [openai_line(1)])
+    with pytest.raises(ConfigError):
+        await split_input(source, "openai", tmp_path / "a", max_requests=50_001)
+    with pytest.raises(ConfigError):
+        await split_input(source, "openai", tmp_path / "b", max_bytes=10**9)
+    source.write_bytes(b"\n \n")
+    with pytest.raises(InputError, match="no request"):
+        await split_input(source, "openai", tmp_path / "c")
+    assert list((tmp_path / "c").iterdir()) == []
+
+
+async def test_too_many_groups_is_an_input_error(tmp_path: pathlib.Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    write(source, [openai_line(n, model=f"m{n}") for n in range(40)])
+    with pytest.raises(InputError, match="more than 32"):
+        await split_input(source, "openai", out)
+    assert list(out.iterdir()) == []
+
+
+async def test_requests_from_python_sync_and_async_match_the_file_path(
+    tmp_path: pathlib.Path,
+) -> None:
+    rows = [anthropic_line(n, pad=n) for n in range(300)]
+    source = tmp_path / "in.jsonl"
+    write(source, rows)
+    from_file = await split_input(source, "anthropic", tmp_path / "f", max_requests=70)
+
+    async def agen() -> AsyncIterator[dict[str, object]]:
+        for row in rows:
+            yield row
+
+    for name, requests in (("s", iter(rows)), ("a", agen())):
+        plan = await split_requests(
+            requests, "anthropic", tmp_path / name, max_requests=70
+        )
+        assert plan.input_sha256 == from_file.input_sha256
+        assert chunk_lines(plan) == chunk_lines(from_file)
+
+
+async def test_bad_requests_from_python_are_numbered_by_item(
+    tmp_path: pathlib.Path,
+) -> None:
+    rows: list[object] = [anthropic_line(n) for n in range(5)]
+    rows[1] = {"custom_id": "bad id", "params": {}}
+    rows[3] = {"custom_id": "x", "params": object()}
+    rows[4] = anthropic_line(0)
+    with pytest.raises(InvalidInput) as caught:
+        await split_requests(rows, "anthropic", tmp_path / "out")
+    assert [(n, cid) for n, cid, _ in caught.value.problems] == [
+        (2, "bad id"),
+        (4, None),
+        (5, "req-0"),
+    ]
+    assert "cannot encode" in caught.value.problems[1][2]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_id_spool_finds_duplicates_across_spilled_runs(tmp_path: pathlib.Path) -> None:
+    written = {(n % 7, n): f"id-{n % 500}" for n in range(2000)}  # where -> custom_id
+    ids = [(cid, offset + 1, chunk, offset) for (chunk, offset), cid in written.items()]
+    with IdSpool(tmp_path, buffer_bytes=1000) as spool:
+        for start in range(0, len(ids), 64):
+            spool.add(ids[start : start + 64])
+        assert len(list(tmp_path.iterdir())) == 1  # records spilled to disk
+        found = sorted(spool.duplicates(lambda chunk, offset: written[chunk, offset]))
+    assert len(found) == 1500
+    assert found[0] == ("id-0", 501, 1)
+    assert all(int(cid[3:]) + 1 == first for cid, _, first in found)
+    assert list(tmp_path.iterdir()) == []
