@@ -105,8 +105,10 @@ async def test_retry_before_the_job_ended_is_refused(tmp_path: pathlib.Path) -> 
     async with Emulator() as emulator:
         write_sample(str(tmp_path / "in.jsonl"), "openai", 5)
         async with sb.Client("openai", base_url=emulator.openai_base_url) as client:
-            with await client.submit(
-                tmp_path / "in.jsonl", job_dir=tmp_path / "job"
-            ) as job:
-                with pytest.raises(sb.JobError, match="wait"):
-                    await job.retry_failed()
+            with (
+                await client.submit(
+                    tmp_path / "in.jsonl", job_dir=tmp_path / "job"
+                ) as job,
+                pytest.raises(sb.JobError, match="wait"),
+            ):
+                await job.retry_failed()
