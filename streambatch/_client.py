@@ -118,8 +118,19 @@ class Client:
         job_dir: str | os.PathLike[str],
         max_requests: int | None = None,
         max_bytes: int | None = None,
+        keep_files: bool = False,
     ) -> Job:
         """Split ``input_path`` and create its batches; resume if ``job_dir`` has it.
+
+        Args:
+            input_path: the requests, one JSON object per line, in the provider's
+                native batch format.
+            job_dir: where the job keeps its state (created if needed).
+            max_requests: at most this many requests per batch (below the
+                provider's limit).
+            max_bytes: at most this many bytes per batch (likewise).
+            keep_files: keep uploaded input files at the provider after their
+                batch has ended (by default they are deleted).
 
         Returns:
             The job, its directory locked until ``job.close()``.
@@ -138,6 +149,7 @@ class Client:
                 base_url=self.base_url,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
+                keep_files=keep_files,
             )
             await job.submit()
         except BaseException:

@@ -30,29 +30,51 @@ log = logging.getLogger("streambatch.collect")
 
 
 async def download(job: Job) -> int:
-    """Download the files of every ended batch not yet downloaded; return how many."""
+    """Download the files of every ended batch not yet downloaded; return how many.
+
+    Each file is checked against the size the provider gives for it (where it
+    gives one). Once a batch's files are all on disk, its uploaded input file is
+    deleted at the provider, unless the job keeps files.
+    """
     count = 0
     for _, record in job.attempts():
         if record.batch_id is None or record.state not in TERMINAL:
             continue
-        status = BatchStatus(
-            id=record.batch_id,
-            state="completed",
-            raw_state=str(record.state),
-            output_file_id=record.output_file_id,
-            error_file_id=record.error_file_id,
-        )
-        for kind, request in job.api.downloads(status):
-            if kind in record.downloads:
+        for item in job.api.downloads(_status_of(record)):
+            if item.kind in record.downloads:
                 continue
-            path = job.dir.download_path(record.batch_id, kind)
-            record.downloads[kind] = await job.transport.download(request, path)
+            expected = None
+            if item.file_id is not None:
+                expected = await job.transport.drive(job.api.file_size(item.file_id))
+            path = job.dir.download_path(record.batch_id, item.kind)
+            size = await job.transport.download(item.request, path, expected=expected)
+            record.downloads[item.kind] = size
             job.save()
             count += 1
         if not record.downloaded:
             record.downloaded = True
             job.save()
+        await _tidy(job, record)
     return count
+
+
+async def _tidy(job: Job, record: BatchRecord) -> None:
+    """Delete the batch's uploaded input file, once, unless the job keeps files."""
+    if job.manifest.keep_files or record.file_id is None or record.file_deleted:
+        return
+    await job.transport.drive(job.api.delete_file(record.file_id))
+    record.file_deleted = True
+    job.save()
+
+
+def _status_of(record: BatchRecord) -> BatchStatus:
+    return BatchStatus(
+        id=record.batch_id or "",
+        state="completed",
+        raw_state=str(record.state),
+        output_file_id=record.output_file_id,
+        error_file_id=record.error_file_id,
+    )
 
 
 class _Id(msgspec.Struct):

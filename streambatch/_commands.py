@@ -87,6 +87,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         job_dir=args.job_dir,
         max_requests=args.max_requests,
         max_bytes=args.max_bytes,
+        keep_files=args.keep_files,
     )
     manifest = job.manifest
     _say(

@@ -119,6 +119,7 @@ class Job:
         base_url: str,
         max_requests: int | None = None,
         max_bytes: int | None = None,
+        keep_files: bool = False,
     ) -> Job:
         """Split ``input_path`` into the job directory, or resume what is there.
 
@@ -148,6 +149,7 @@ class Job:
         for chunk in plan.chunks:
             name = Path(chunk.path).name
             os.replace(chunk.path, job_dir.path / "chunks" / name)
+            os.chmod(job_dir.path / "chunks" / name, 0o600)
             tag = {"streambatch_job": job_id, "streambatch_chunk": str(chunk.index)}
             chunks.append(
                 ChunkRecord(
@@ -173,6 +175,7 @@ class Job:
             n_requests=plan.n_requests,
             created_at=time.time(),
             chunks=chunks,
+            keep_files=keep_files,
         )
         job_dir.save(manifest)
         return cls(job_dir, manifest, api, transport)

@@ -80,6 +80,11 @@ def _new_job(parser: argparse.ArgumentParser) -> None:
         help="at most SIZE per batch (e.g. 100MB)",
     )
     parser.add_argument(
+        "--keep-files",
+        action="store_true",
+        help="keep uploaded input files at the provider after their batch ends",
+    )
+    parser.add_argument(
         "--emulator",
         action="store_true",
         help="run against the built-in emulator (no key, no network)",

@@ -50,6 +50,7 @@ class BatchRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     errors: list[str] = []
     downloads: dict[str, int] = {}
     downloaded: bool = False
+    file_deleted: bool = False
 
 
 class ChunkRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -91,6 +92,7 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: float
     chunks: list[ChunkRecord] = []
     cancelled: bool = False
+    keep_files: bool = False
 
 
 _DECODER = msgspec.json.Decoder(Manifest)

@@ -15,12 +15,12 @@ flows of ``_core.flow`` without knowing which provider produced them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import aiofiles
@@ -58,7 +58,7 @@ def _status_error(status: int, body: bytes, headers: Mapping[str, str]) -> Excep
     return status_error(status, body, parse_retry_after(headers, time.time()))
 
 
-@contextmanager
+@contextlib.contextmanager
 def _mapped() -> Iterator[None]:
     """Turn aiohttp's and the socket's exceptions into ours."""
     try:
@@ -164,50 +164,55 @@ class Transport:
     async def _send_once(self, request: HttpRequest) -> HttpResponse:
         """One exchange; a retryable status raises so that backoff retries it."""
         url = self.url(request.path).update_query(request.query)
-        kwargs = await self._body(request)
-        with _mapped():
-            async with self._session_().request(
-                request.method,
-                url,
-                headers=self._headers | kwargs.pop("headers", {}),
-                **kwargs,
-            ) as resp:
-                body = await resp.read()
+        async with contextlib.AsyncExitStack() as resources:
+            data, headers = await self._body(request, resources)
+            with _mapped():
+                async with self._session_().request(
+                    request.method, url, headers=self._headers | headers, data=data
+                ) as resp:
+                    body = await resp.read()
         headers = {k.lower(): v for k, v in resp.headers.items()}
         log.debug("%s %s -> %d", request.method, url.path, resp.status)
         if resp.status in RETRYABLE:
             raise _status_error(resp.status, body, headers)
         return HttpResponse(status=resp.status, headers=headers, body=body)
 
-    async def _body(self, request: HttpRequest) -> dict[str, Any]:
+    async def _body(
+        self, request: HttpRequest, resources: contextlib.AsyncExitStack
+    ) -> tuple[Any, dict[str, str]]:
+        """The request body and its headers; files it opens close with ``resources``
+        (even when the request is cancelled before they were read)."""
         upload = request.upload
         if request.json is not None:
-            return {
-                "data": bytes(request.json),
-                "headers": {"Content-Type": "application/json"},
-            }
+            return bytes(request.json), {"Content-Type": "application/json"}
         if upload is None:
-            return {}
+            return None, {}
         if isinstance(upload, JsonArrayUpload):
             size = await _size(upload.path)
             length = len(upload.prefix) + max(size - 1, 0) + len(upload.suffix)
+            stream = _json_array(upload)
+            resources.push_async_callback(stream.aclose)
             headers = {
                 "Content-Type": "application/json",
                 "Content-Length": str(length),
             }
-            return {"data": _json_array(upload), "headers": headers}
+            return stream, headers
         form = aiohttp.FormData()
         for name, value in upload.fields.items():
             form.add_field(name, value)
         file = await asyncio.to_thread(open, upload.path, "rb")
+        resources.callback(file.close)
         form.add_field(
             "file", file, filename=upload.filename, content_type=upload.content_type
         )
-        return {"data": form}
+        return form, {}
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run a flow to its end and return its value."""
-        request = next(flow)
+        try:
+            request = next(flow)
+        except StopIteration as stop:  # a flow that needed no request
+            return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any
         while True:
             response = await self.send(request)
             try:
@@ -276,7 +281,9 @@ class Transport:
                 size = resp.content_length
                 total = None if size is None else start + size
                 progress.written = start
-                async with aiofiles.open(dest, "r+b" if start else "wb") as file:
+                async with aiofiles.open(
+                    dest, "r+b" if start else "wb", opener=_private
+                ) as file:
                     await file.seek(start)
                     await file.truncate()
                     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -296,6 +303,11 @@ class _Progress:
         self.ranges = False
 
 
+def _private(path: str, flags: int) -> int:
+    """Open as ``open()`` would, but create the file readable by the owner only."""
+    return os.open(path, flags, 0o600)
+
+
 async def _size(path: str | os.PathLike[str]) -> int:
     try:
         return (await aiofiles.os.stat(path)).st_size
@@ -303,7 +315,7 @@ async def _size(path: str | os.PathLike[str]) -> int:
         return 0
 
 
-async def _json_array(upload: JsonArrayUpload) -> AsyncIterator[bytes]:
+async def _json_array(upload: JsonArrayUpload) -> AsyncGenerator[bytes, None]:
     """The lines of a JSONL file as the items of a JSON array, streamed."""
     yield upload.prefix
     held = b""

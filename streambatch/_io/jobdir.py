@@ -47,8 +47,8 @@ class JobDir:
                 directory, or another process holds its lock.
         """
         root = Path(path)
-        if create:
-            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if create and not root.exists():
+            root.mkdir(mode=0o700, parents=True)
         elif not (root / MANIFEST).is_file():
             raise JobError(f"{root}: not a job directory (no {MANIFEST})")
         try:

@@ -14,7 +14,7 @@ from datetime import datetime
 import msgspec
 
 from .._core.flow import Flow, HttpRequest, JsonArrayUpload, decode_body
-from .batches import BatchState, BatchStatus, ChunkRef
+from .batches import BatchState, BatchStatus, ChunkRef, Download
 
 __all__ = ("ANTHROPIC",)
 
@@ -140,10 +140,18 @@ class AnthropicBatches:
         )
         return _status(decode_body(response, _BATCH))
 
-    def downloads(self, status: BatchStatus) -> list[tuple[str, HttpRequest]]:
-        """The results file (successes and failures together)."""
+    def downloads(self, status: BatchStatus) -> list[Download]:
+        """The results file (successes and failures together); its size is unknown."""
         path = f"v1/messages/batches/{status.id}/results"
-        return [("results", HttpRequest(method="GET", path=path))]
+        return [Download("results", HttpRequest(method="GET", path=path))]
+
+    def file_size(self, file_id: str) -> Flow[int]:
+        """Anthropic has no files: never called (``uploads`` is False)."""
+        raise NotImplementedError(file_id)
+
+    def delete_file(self, file_id: str) -> Flow[None]:
+        """Anthropic has no files: never called (``uploads`` is False)."""
+        raise NotImplementedError(file_id)
 
 
 ANTHROPIC = AnthropicBatches()

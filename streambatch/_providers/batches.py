@@ -6,13 +6,13 @@ Pure: no I/O. Each provider module implements :class:`BatchAPI` with flows (see
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import msgspec
 
 from .._core.flow import Flow, HttpRequest
 
-__all__ = ("TERMINAL", "BatchAPI", "BatchState", "BatchStatus", "ChunkRef")
+__all__ = ("TERMINAL", "BatchAPI", "BatchState", "BatchStatus", "ChunkRef", "Download")
 
 BatchState = Literal[
     "validating",
@@ -70,6 +70,16 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
     since: float = 0.0
 
 
+class Download(NamedTuple):
+    """A result file of an ended batch: its kind (output, error, results), the
+    request that streams it, and the provider's file id when its size can be asked.
+    """
+
+    kind: str
+    request: HttpRequest
+    file_id: str | None = None
+
+
 class BatchAPI(Protocol):
     """One provider's batch operations, as flows.
 
@@ -109,6 +119,14 @@ class BatchAPI(Protocol):
         """Ask the provider to cancel the batch."""
         ...
 
-    def downloads(self, status: BatchStatus) -> list[tuple[str, HttpRequest]]:
-        """The result files of an ended batch, as (kind, request) pairs."""
+    def downloads(self, status: BatchStatus) -> list[Download]:
+        """The result files of an ended batch."""
+        ...
+
+    def file_size(self, file_id: str) -> Flow[int]:
+        """The size in bytes of a file (only if ``uploads``)."""
+        ...
+
+    def delete_file(self, file_id: str) -> Flow[None]:
+        """Delete a file; one already gone is not an error (only if ``uploads``)."""
         ...

@@ -8,13 +8,15 @@ from __future__ import annotations
 import msgspec
 
 from .._core.flow import FileUpload, Flow, HttpRequest, decode_body
-from .batches import BatchState, BatchStatus, ChunkRef
+from .._errors import ProtocolError
+from .batches import BatchState, BatchStatus, ChunkRef, Download
 
 __all__ = ("OPENAI",)
 
 
 class _File(msgspec.Struct):
     id: str
+    bytes: int | None = None
 
 
 class _Counts(msgspec.Struct):
@@ -49,7 +51,12 @@ class _Page(msgspec.Struct):
     has_more: bool = False
 
 
+class _Deleted(msgspec.Struct):
+    id: str
+
+
 _FILE = msgspec.json.Decoder(_File)
+_DELETED = msgspec.json.Decoder(_Deleted)
 _BATCH = msgspec.json.Decoder(_Batch)
 _PAGE = msgspec.json.Decoder(_Page)
 
@@ -154,14 +161,32 @@ class OpenAIBatches:
         response = yield HttpRequest(method="POST", path=f"batches/{batch_id}/cancel")
         return _status(decode_body(response, _BATCH))
 
-    def downloads(self, status: BatchStatus) -> list[tuple[str, HttpRequest]]:
+    def downloads(self, status: BatchStatus) -> list[Download]:
         """The output and error files' contents."""
         files = [("output", status.output_file_id), ("error", status.error_file_id)]
         return [
-            (kind, HttpRequest(method="GET", path=f"files/{file_id}/content"))
+            Download(
+                kind,
+                HttpRequest(method="GET", path=f"files/{file_id}/content"),
+                file_id,
+            )
             for kind, file_id in files
             if file_id
         ]
+
+    def file_size(self, file_id: str) -> Flow[int]:
+        """``GET /files/{id}``: the file object's ``bytes``."""
+        response = yield HttpRequest(method="GET", path=f"files/{file_id}")
+        size = decode_body(response, _FILE).bytes
+        if size is None:
+            raise ProtocolError(f"file {file_id} has no size")
+        return size
+
+    def delete_file(self, file_id: str) -> Flow[None]:
+        """``DELETE /files/{id}``; a 404 means it is gone already."""
+        response = yield HttpRequest(method="DELETE", path=f"files/{file_id}")
+        if response.status != 404:
+            decode_body(response, _DELETED)
 
 
 OPENAI = OpenAIBatches()
