@@ -1,1 +1,39 @@
-"""A local emulator of the providers' batch APIs, for tests and demos."""
+"""A local emulator of the providers' batch APIs, for tests and demos.
+
+`Emulator` (or `open_emulator`) serves the OpenAI Files and Batches APIs and
+the Anthropic Message Batches API on loopback, with a configurable clock,
+deterministic replies (`expected_text`) and seeded faults. `Records` tells a
+test what the client really did. This package imports nothing else from
+streambatch.
+"""
+
+from __future__ import annotations
+
+from ._config import (
+    EmulatorConfig as EmulatorConfig,
+    Faults as Faults,
+    Limits as Limits,
+    Timings as Timings,
+)
+from ._emulator import Emulator as Emulator, open_emulator as open_emulator
+from ._records import (
+    BatchRecord as BatchRecord,
+    FileRecord as FileRecord,
+    Records as Records,
+)
+from ._replies import expected_text as expected_text
+from ._store import RequestRecord as RequestRecord
+
+__all__ = (
+    "BatchRecord",
+    "Emulator",
+    "EmulatorConfig",
+    "Faults",
+    "FileRecord",
+    "Limits",
+    "Records",
+    "RequestRecord",
+    "Timings",
+    "expected_text",
+    "open_emulator",
+)

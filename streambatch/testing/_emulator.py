@@ -1,0 +1,158 @@
+"""The emulator server: an aiohttp application on loopback, started and stopped.
+
+Ties the routes, the middleware and the store together. Imports aiohttp and
+stdlib only (never the rest of streambatch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import random
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from . import _anthropic, _openai_batches, _openai_files
+from ._config import EmulatorConfig, Faults
+from ._http import RUNTIME, Runtime
+from ._middleware import middleware
+from ._records import Records
+from ._store import Store
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_app(store: Store) -> web.Application:
+    """Build the aiohttp application serving both providers' APIs."""
+    app = web.Application(middlewares=[middleware], client_max_size=1 << 20)
+    app[RUNTIME] = Runtime(store, random.Random(store.config.faults.seed))
+    _openai_files.add_routes(app)
+    _openai_batches.add_routes(app)
+    _anthropic.add_routes(app)
+    return app
+
+
+class Emulator:
+    """A running emulator of the OpenAI and Anthropic batch APIs.
+
+    Use it as an async context manager (or call `start` and `aclose`); it
+    serves on ``config.host`` and ``config.port`` (port 0 picks a free one).
+
+    Args:
+        config: Settings; the defaults are loopback, a free port, a temporary
+            state directory, the instant clock and no faults.
+
+    Raises:
+        ValueError: From `start`, for a non-loopback host without
+            ``allow_remote``.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self._store: Store | None = None
+        self._runner: web.AppRunner | None = None
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>`` (the Anthropic base URL)."""
+        if not self._url:
+            raise RuntimeError("the emulator is not running")
+        return self._url
+
+    @property
+    def openai_base_url(self) -> str:
+        """The OpenAI base URL, which includes ``/v1``."""
+        return self.url + "/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """The Anthropic base URL (no ``/v1``)."""
+        return self.url
+
+    @property
+    def records(self) -> Records:
+        """A handle on what the emulator recorded."""
+        if self._store is None:
+            raise RuntimeError("the emulator is not running")
+        return Records(self._store)
+
+    @property
+    def faults(self) -> Faults:
+        """The live faults; change a field or assign new ones at any time."""
+        return self.config.faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        self.config.faults = value
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        config = self.config
+        if not config.allow_remote and not _is_loopback(config.host):
+            raise ValueError(f"refusing to bind {config.host!r} without allow_remote")
+        self._store = Store(config)
+        runner = web.AppRunner(
+            build_app(self._store), access_log=None, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        shown = host if ":" not in host else f"[{host}]"
+        self._url = f"http://{shown}:{port}"
+
+    async def aclose(self) -> None:
+        """Stop serving, finish background work and remove temporary state."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._store is not None:
+            await self._store.aclose()
+        self._url = ""
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_emulator(
+    config: EmulatorConfig | None = None, **options: Any
+) -> AsyncIterator[Emulator]:
+    """Start an emulator on a free loopback port for the ``async with`` block.
+
+    Args:
+        config: Settings; keyword ``options`` override its fields
+            (e.g. ``faults=Faults(item_error_rate=0.1)``).
+
+    Yields:
+        The running `Emulator`: ``url``, ``openai_base_url``,
+        ``anthropic_base_url``, ``records`` and live ``faults``.
+    """
+    config = config or EmulatorConfig()
+    for name, value in options.items():
+        if not hasattr(config, name):
+            raise TypeError(f"unknown emulator option {name!r}")
+        setattr(config, name, value)
+    async with Emulator(config) as emulator:
+        yield emulator

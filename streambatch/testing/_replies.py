@@ -1,0 +1,154 @@
+"""Deterministic reply text derived from a request body.
+
+The text is a pure function of the body (canonical JSON, sorted keys) and the
+configured length, so a test can recompute it with `expected_text` and check
+that each result landed on its own request. Imports msgspec and stdlib only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+_VOCABULARY = [
+    "alpha",
+    "amber",
+    "anchor",
+    "apple",
+    "arrow",
+    "aspen",
+    "atlas",
+    "autumn",
+    "badger",
+    "basil",
+    "beacon",
+    "birch",
+    "bishop",
+    "bloom",
+    "bramble",
+    "breeze",
+    "cabin",
+    "canyon",
+    "cedar",
+    "cinder",
+    "clover",
+    "comet",
+    "copper",
+    "coral",
+    "cricket",
+    "crystal",
+    "dahlia",
+    "delta",
+    "dune",
+    "ember",
+    "falcon",
+    "fern",
+    "fjord",
+    "flint",
+    "forest",
+    "garnet",
+    "glacier",
+    "harbor",
+    "hazel",
+    "heron",
+    "indigo",
+    "island",
+    "jasper",
+    "juniper",
+    "kestrel",
+    "lagoon",
+    "lantern",
+    "maple",
+    "meadow",
+    "mesa",
+    "nectar",
+    "oasis",
+    "orchid",
+    "pebble",
+    "quartz",
+    "raven",
+    "river",
+    "saffron",
+    "willow",
+]
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+_TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+_TOKEN_SET = frozenset(_TOKEN_KEYS)
+PROVIDERS = ("openai", "anthropic")
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """What a reply needs besides its endpoint's shape."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    truncated: bool
+
+
+def canonical(body: object) -> bytes:
+    """Encode ``body`` as JSON with sorted keys and no spaces."""
+    return _ENCODER.encode(body)
+
+
+def token_cap(body: Mapping[str, Any]) -> int | None:
+    """Return the request's output token limit, if it has a usable one."""
+    if _TOKEN_SET.isdisjoint(body):
+        return None
+    for key in _TOKEN_KEYS:
+        value = body.get(key)
+        if type(value) is int and value > 0:
+            return value
+    return None
+
+
+def make_reply(body: Mapping[str, Any], reply_words: int) -> Reply:
+    """Compute the reply to ``body``: its text and token counts.
+
+    Args:
+        body: The request body (an OpenAI body or Anthropic ``params``).
+        reply_words: Words wanted; ``max_tokens`` and its kin cap them.
+
+    Returns:
+        The reply; ``truncated`` is true when the token cap cut it short.
+    """
+    data = canonical(body)
+    digest = hashlib.blake2b(data, digest_size=32).digest()
+    cap = token_cap(body)
+    count = max(1, reply_words)
+    truncated = cap is not None and cap < count
+    if cap is not None:
+        count = min(count, cap)
+    words = [
+        _VOCABULARY[(digest[i % 32] + 7 * (i // 32)) % len(_VOCABULARY)]
+        for i in range(count)
+    ]
+    text = " ".join(words).capitalize() + ("" if truncated else ".")
+    return Reply(text, max(1, len(data) // 4), count, truncated)
+
+
+def expected_text(
+    provider: str, body: Mapping[str, Any], *, reply_words: int = 12
+) -> str:
+    """Return the text the emulator replies to ``body``.
+
+    Args:
+        provider: ``"openai"`` or ``"anthropic"``.
+        body: The request as sent: an OpenAI line's ``body`` or an Anthropic
+            request's ``params``, decoded from JSON.
+        reply_words: The emulator's configured reply length.
+
+    Returns:
+        The reply text (chat, completions, responses and messages endpoints);
+        embeddings and moderations carry no text.
+
+    Raises:
+        ValueError: For an unknown provider.
+    """
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}")
+    return make_reply(body, reply_words).text
