@@ -25,7 +25,9 @@ def test_pure_packages_do_no_io() -> None:
     paths = [*(ROOT / "_core").glob("*.py"), *(ROOT / "_providers").glob("*.py")]
     assert paths
     for path in paths:
-        roots = {name.split(".")[0] for name in imported(path) if not name.startswith(".")}
+        roots = {
+            name.split(".")[0] for name in imported(path) if not name.startswith(".")
+        }
         assert not roots & IO_LIBS, path.name
         assert "open(" not in path.read_text(), path.name
 
