@@ -9,6 +9,7 @@ and a resumed job looks up any batch whose create was interrupted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -35,6 +36,23 @@ __all__ = ("Job", "Sleep")
 
 log = logging.getLogger("streambatch.job")
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
+    """A TaskGroup that raises the first failure itself, not an ExceptionGroup.
+
+    One failing task cancels its siblings (TaskGroup semantics); the others'
+    errors, if any, are logged.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            yield group
+    except BaseExceptionGroup as failures:
+        first, *others = failures.exceptions
+        for other in others:
+            log.warning("also failed: %s", other)
+        raise first from None
 
 
 class Job:
@@ -206,7 +224,7 @@ class Job:
             async with gate:
                 await self._submit_chunk(chunk, record, creating)
 
-        async with asyncio.TaskGroup() as group:
+        async with _tasks() as group:
             for chunk, record in self.attempts():
                 if record.batch_id is None:
                     group.create_task(one(chunk, record))
@@ -301,7 +319,7 @@ class Job:
                     await sleep(policy.delay(attempt, rng))
                     attempt += 1
 
-        async with asyncio.TaskGroup() as group:
+        async with _tasks() as group:
             for _, record in self.attempts():
                 if record.batch_id is not None:
                     group.create_task(watch(record))

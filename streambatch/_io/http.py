@@ -58,6 +58,13 @@ def _status_error(status: int, body: bytes, headers: Mapping[str, str]) -> Excep
     return status_error(status, body, parse_retry_after(headers, time.time()))
 
 
+def _scrubbed(body: bytes, secrets: list[bytes]) -> bytes:
+    """``body`` with every secret replaced, lest a server echo a key back."""
+    for secret in secrets:
+        body = body.replace(secret, b"[redacted]")
+    return body
+
+
 @contextlib.contextmanager
 def _mapped() -> Iterator[None]:
     """Turn aiohttp's and the socket's exceptions into ours."""
@@ -109,6 +116,11 @@ class Transport:
                 f"refusing to send an API key over plain http to {self._base.host}"
             )
         self._headers = dict(auth_headers)
+        # The credentials as they might be echoed: whole header values and the
+        # tokens in them (e.g. the key after "Bearer ").
+        values = {v for v in self._headers.values()}
+        values |= {part for v in values for part in v.split() if len(part) >= 8}
+        self._secrets = sorted((v.encode() for v in values if v), key=len, reverse=True)
         self._own_session = session is None
         self._session = session
         self._retry = retry or RetryPolicy()
@@ -174,7 +186,9 @@ class Transport:
         headers = {k.lower(): v for k, v in resp.headers.items()}
         log.debug("%s %s -> %d", request.method, url.path, resp.status)
         if resp.status in RETRYABLE:
-            raise _status_error(resp.status, body, headers)
+            raise _status_error(resp.status, _scrubbed(body, self._secrets), headers)
+        if resp.status >= 400:
+            body = _scrubbed(body, self._secrets)
         return HttpResponse(status=resp.status, headers=headers, body=body)
 
     async def _body(
@@ -247,8 +261,12 @@ class Transport:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 await self._download_once(request, dest, progress)
-            except TransportError as exc:
-                if attempt == self._retry.max_attempts:
+            except (TransportError, HTTPStatusError) as exc:
+                transient = not isinstance(exc, HTTPStatusError) or (
+                    exc.status in RETRYABLE
+                    and (exc.retry_after or 0.0) <= self._retry.max_retry_after
+                )
+                if not transient or attempt == self._retry.max_attempts:
                     raise
                 log.info("download broke at %d bytes: %s", progress.written, exc)
                 await asyncio.sleep(waits.send(exc))
@@ -275,7 +293,8 @@ class Transport:
             ) as resp:
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if resp.status not in (200, 206):
-                    raise _status_error(resp.status, await resp.read(), resp_headers)
+                    body = _scrubbed(await resp.read(), self._secrets)
+                    raise _status_error(resp.status, body, resp_headers)
                 progress.ranges = resp_headers.get("accept-ranges") == "bytes"
                 start = offset if resp.status == 206 else 0
                 size = resp.content_length
