@@ -37,6 +37,7 @@ from ._models import (
     Usage as Usage,
 )
 from ._progress import Progress as Progress
+from ._sync import read_results as read_results, run_job as run_job
 
 __version__ = "0.1.0"
 
@@ -69,4 +70,6 @@ __all__ = (
     "TransportTimeout",
     "Usage",
     "open_results",
+    "read_results",
+    "run_job",
 )

@@ -10,9 +10,14 @@ whole file.
 from __future__ import annotations
 
 import logging
+import os
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
+import aiofiles
+import aiofiles.os
 import msgspec
 
 from ._core.lines import LineFramer, Lines
@@ -24,7 +29,14 @@ from ._providers.batches import TERMINAL, BatchStatus
 if TYPE_CHECKING:
     from ._job import Job
 
-__all__ = ("decode_id", "download", "iter_chunk_results", "iter_results", "request_ids")
+__all__ = (
+    "decode_id",
+    "download",
+    "iter_chunk_results",
+    "iter_results",
+    "request_ids",
+    "write_results",
+)
 
 log = logging.getLogger("streambatch.collect")
 
@@ -198,3 +210,40 @@ def _missing(custom_id: str, record: BatchRecord) -> Result:
         batch_id=record.batch_id,
         attempt=record.attempt,
     )
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+async def write_results(
+    job: Job,
+    path: str | os.PathLike[str],
+    *,
+    with_response: bool = False,
+    only: Literal["succeeded", "failed"] | None = None,
+) -> Counter[str]:
+    """Write every request's result to ``path`` as JSONL; count them by status.
+
+    The file appears whole or not at all (written beside it, then renamed).
+    ``only`` keeps the succeeded or the failed (everything else) records; the
+    counts cover all of them.
+    """
+    counts: Counter[str] = Counter()
+    final = Path(path)
+    temp = final.with_name(final.name + ".partial")
+    buffer = bytearray()
+    async with aiofiles.open(temp, "wb") as file:
+        async for record in iter_results(job, with_response=with_response):
+            counts[record.status] += 1
+            if only is not None and (record.status == "succeeded") != (
+                only == "succeeded"
+            ):
+                continue
+            _ENCODER.encode_into(record, buffer, -1)
+            buffer.extend(b"\n")
+            if len(buffer) >= 1 << 20:
+                await file.write(bytes(buffer))
+                buffer.clear()
+        await file.write(bytes(buffer))
+    await aiofiles.os.replace(temp, final)
+    return counts

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiofiles
 import msgspec
 
 from ._client import Client
@@ -108,32 +104,16 @@ async def _wait(args: argparse.Namespace, job: Job) -> None:
 
 async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
     await job.download()
-    counts: Counter[str] = Counter()
-    out = Path(args.output)
-    temp = out.with_name(out.name + ".partial")
-    buffer = bytearray()
-    async with aiofiles.open(temp, "wb") as file:
-        async for record in job.results(with_response=args.with_response):
-            counts[record.status] += 1
-            if args.only == "succeeded" and record.status != "succeeded":
-                continue
-            if args.only == "failed" and record.status == "succeeded":
-                continue
-            _ENCODER.encode_into(record, buffer, -1)
-            buffer.extend(b"\n")
-            if len(buffer) >= 1 << 20:
-                await file.write(bytes(buffer))
-                buffer.clear()
-        await file.write(bytes(buffer))
-    os.replace(temp, out)
-    total = sum(counts.values())
+    counts = await job.write_results(
+        args.output, with_response=args.with_response, only=args.only
+    )
     parts = " ".join(
         f"{status}={counts[status]}"
         for status in ("succeeded", "errored", "expired", "canceled")
     )
-    print(
-        f"results: {parts} total={total} -> {out} ({time.monotonic() - started:.1f}s)"
-    )
+    elapsed = time.monotonic() - started
+    total = sum(counts.values())
+    print(f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s)")
     return 0
 
 

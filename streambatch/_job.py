@@ -16,11 +16,12 @@ import random
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ._collect import download, iter_results
+from ._collect import download, iter_results, write_results
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy
 from ._errors import AuthenticationError, HTTPStatusError, JobError, TransportError
@@ -117,6 +118,20 @@ class Job:
         if count:
             await self.submit()
         return count
+
+    async def write_results(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        with_response: bool = False,
+        only: Literal["succeeded", "failed"] | None = None,
+    ) -> Counter[str]:
+        """Write one JSON line per request to ``path``; return the counts by status.
+
+        Call :meth:`download` first. ``only`` keeps the succeeded records or the
+        failed ones (errored, expired, canceled); the counts cover all.
+        """
+        return await write_results(self, path, with_response=with_response, only=only)
 
     def progress(self) -> Progress:
         """Batches per state and requests done, from the last poll."""

@@ -1,0 +1,110 @@
+"""A thin synchronous facade, for scripts and notebooks.
+
+``run_job`` blocks until a whole job is done; inside a running event loop (a
+Jupyter notebook) it runs the job on its own loop in a worker thread.
+``read_results`` parses a provider's output file with no event loop at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+from ._client import Client
+from ._core.lines import DEFAULT_MAX_LINE_BYTES
+from ._core.parse import ResultParser
+from ._core.policy import PollPolicy
+from ._models import Result
+from ._progress import Progress
+
+__all__ = ("read_results", "run_job")
+
+T = TypeVar("T")
+
+
+def _block(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def run_job(
+    input_path: str | os.PathLike[str],
+    *,
+    provider: str,
+    job_dir: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    max_requests: int | None = None,
+    max_bytes: int | None = None,
+    poll: PollPolicy | None = None,
+    with_response: bool = False,
+    only: Literal["succeeded", "failed"] | None = None,
+    on_progress: Callable[[Progress], object] | None = None,
+) -> dict[str, int]:
+    """Submit (or resume) a job, wait for it and write its results; block meanwhile.
+
+    The arguments are those of :class:`Client`, :meth:`Client.submit`,
+    :meth:`Job.wait` and :meth:`Job.write_results`.
+
+    Returns:
+        The number of results per status.
+
+    Raises:
+        InputError: the input has bad lines; nothing was submitted.
+        StreamBatchError: anything else that stopped the job (it resumes when
+            called again with the same ``job_dir``).
+    """
+
+    async def whole() -> dict[str, int]:
+        async with Client(
+            provider, base_url=base_url, api_key_env=api_key_env
+        ) as client:
+            with await client.submit(
+                input_path,
+                job_dir=job_dir,
+                max_requests=max_requests,
+                max_bytes=max_bytes,
+            ) as job:
+                await job.wait(poll=poll, on_progress=on_progress)
+                await job.download()
+                counts = await job.write_results(
+                    output, with_response=with_response, only=only
+                )
+        return dict(counts)
+
+    return _block(whole())
+
+
+def read_results(
+    path: str | os.PathLike[str],
+    *,
+    provider: str,
+    schema: Any = None,
+    with_response: bool = False,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    chunk_bytes: int = 1 << 20,
+) -> Iterator[Result]:
+    """Parse a provider's output or error file, synchronously, in bounded memory.
+
+    The same records as :func:`open_results`, with no event loop. The file is
+    closed when the iterator is exhausted or closed.
+    """
+    parser = ResultParser(
+        provider,
+        schema=schema,
+        with_response=with_response,
+        max_line_bytes=max_line_bytes,
+        source=os.fspath(path),
+    )
+    with open(path, "rb") as file:
+        while chunk := file.read(chunk_bytes):
+            yield from parser.feed(chunk)
+    yield from parser.close()
