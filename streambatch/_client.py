@@ -17,7 +17,7 @@ from ._core.policy import RetryPolicy
 from ._errors import ConfigError
 from ._io.http import Transport
 from ._io.jobdir import JobDir
-from ._job import Job
+from ._job import Job, Source
 from ._providers.anthropic_api import ANTHROPIC
 from ._providers.batches import BatchAPI
 from ._providers.openai_api import OPENAI
@@ -113,18 +113,19 @@ class Client:
 
     async def submit(
         self,
-        input_path: str | os.PathLike[str],
+        source: Source,
         *,
         job_dir: str | os.PathLike[str],
         max_requests: int | None = None,
         max_bytes: int | None = None,
         keep_files: bool = False,
     ) -> Job:
-        """Split ``input_path`` and create its batches; resume if ``job_dir`` has it.
+        """Split ``source`` and create its batches; resume if ``job_dir`` has it.
 
         Args:
-            input_path: the requests, one JSON object per line, in the provider's
-                native batch format.
+            source: the requests in the provider's native batch format: a JSONL
+                file, or an iterable or async iterable of dicts or msgspec
+                structs (on resume an iterable is not read again).
             job_dir: where the job keeps its state (created if needed).
             max_requests: at most this many requests per batch (below the
                 provider's limit).
@@ -142,7 +143,7 @@ class Client:
         directory = JobDir.open(job_dir, create=True)
         try:
             job = await Job.create(
-                input_path,
+                source,
                 directory,
                 self.api,
                 self.transport,

@@ -17,7 +17,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from ._core.policy import PollPolicy
 from ._errors import AuthenticationError, HTTPStatusError, JobError, TransportError
 from ._io.http import Transport
 from ._io.jobdir import JobDir, sha256_file
-from ._io.split import split_input
+from ._io.split import split_input, split_requests
 from ._models import Result
 from ._progress import Progress, progress_of
 from ._providers.batches import TERMINAL, BatchAPI, BatchStatus, ChunkRef
@@ -37,6 +37,8 @@ __all__ = ("Job", "Sleep")
 
 log = logging.getLogger("streambatch.job")
 Sleep = Callable[[float], Awaitable[None]]
+Source = str | os.PathLike[str] | Iterable[Any] | AsyncIterable[Any]
+"""A job's requests: a JSONL file, or request objects (dicts or msgspec structs)."""
 
 
 @contextlib.asynccontextmanager
@@ -144,7 +146,7 @@ class Job:
     @classmethod
     async def create(
         cls,
-        input_path: str | os.PathLike[str],
+        source: Source,
         job_dir: JobDir,
         api: BatchAPI,
         transport: Transport,
@@ -154,7 +156,11 @@ class Job:
         max_bytes: int | None = None,
         keep_files: bool = False,
     ) -> Job:
-        """Split ``input_path`` into the job directory, or resume what is there.
+        """Split ``source`` into the job directory, or resume what is there.
+
+        ``source`` is a JSONL file, or an (async) iterable of request objects in
+        the provider's native line shape. On resume a file is checked against
+        the hash recorded at submission; an iterable is not read again.
 
         Raises:
             InputError: a line of the input is invalid (nothing was submitted).
@@ -162,18 +168,27 @@ class Job:
         """
         existing = job_dir.load()
         if existing is not None:
-            await _check_same_input(existing, input_path, api.name)
+            await _check_same_input(existing, source, api.name)
             return cls(job_dir, existing, api, transport)
         staging = job_dir.path / "chunks.partial"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            plan = await split_input(
-                input_path,
-                api.name,
-                staging,
-                max_requests=max_requests,
-                max_bytes=max_bytes,
-            )
+            if isinstance(source, str | os.PathLike):
+                plan = await split_input(
+                    source,
+                    api.name,
+                    staging,
+                    max_requests=max_requests,
+                    max_bytes=max_bytes,
+                )
+            else:
+                plan = await split_requests(
+                    source,
+                    api.name,
+                    staging,
+                    max_requests=max_requests,
+                    max_bytes=max_bytes,
+                )
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -202,7 +217,9 @@ class Job:
             job_id=job_id,
             provider=api.name,
             base_url=base_url,
-            input_path=_absolute(input_path),
+            input_path=_absolute(source)
+            if isinstance(source, str | os.PathLike)
+            else "",
             input_sha256=plan.input_sha256,
             input_bytes=plan.input_bytes,
             n_requests=plan.n_requests,
@@ -372,13 +389,15 @@ def _update(record: BatchRecord, status: BatchStatus) -> bool:
     return before != (record.state, record.total, record.succeeded, record.failed)
 
 
-async def _check_same_input(
-    manifest: Manifest, input_path: str | os.PathLike[str], provider: str
-) -> None:
+async def _check_same_input(manifest: Manifest, source: Source, provider: str) -> None:
     if manifest.provider != provider:
         raise JobError(
             f"the job directory holds a {manifest.provider} job, not {provider}"
         )
+    if not isinstance(source, str | os.PathLike):
+        log.info("resuming; requests given from Python are not checked again")
+        return
+    input_path = source
     digest = await sha256_file(input_path)
     if digest != manifest.input_sha256:
         raise JobError(

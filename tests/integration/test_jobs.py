@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import msgspec
 import pytest
@@ -210,3 +210,23 @@ async def test_cancel_cancels_every_batch_and_results_say_so(
                     await job.submit()
         states = {b.status for b in emulator.records.batches()}
         assert states <= {"cancelling", "cancelled"}
+
+
+async def test_requests_can_come_from_python(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    async def requests() -> AsyncIterator[dict[str, object]]:
+        for request in sample_requests("anthropic", 120):
+            yield request
+
+    async with client_for(emulator, "anthropic") as client:
+        with await client.submit(
+            requests(), job_dir=tmp_path / "job", max_requests=50
+        ) as job:
+            assert [c.n_requests for c in job.manifest.chunks] == [50, 50, 20]
+            results = await finish(job)
+        # On resume an iterable is not read again: an empty one will do.
+        with await client.submit([], job_dir=tmp_path / "job") as again:
+            assert again.manifest.job_id == job.manifest.job_id
+    check_complete("anthropic", 120, results)
+    assert len(emulator.records.batches()) == 3
