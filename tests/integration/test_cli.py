@@ -182,3 +182,44 @@ def test_python_dash_m_is_the_same_command() -> None:
     )
     for command in ("run", "submit", "status", "wait", "results", "cancel", "emulator"):
         assert command in done.stdout
+
+
+async def test_retry_then_results_gives_the_latest_attempt(
+    tmp_path: pathlib.Path,
+) -> None:
+    config = EmulatorConfig(faults=Faults(expiry_rate=1.0, seed=4))
+    async with Emulator(config) as emulator:
+        write_sample(str(tmp_path / "in.jsonl"), "openai", 120)
+        job = str(tmp_path / "job")
+        base = ["--base-url", emulator.openai_base_url]
+        first = tmp_path / "first.jsonl"
+        code = await asyncio.to_thread(
+            main,
+            [
+                "run",
+                str(tmp_path / "in.jsonl"),
+                "--provider",
+                "openai",
+                "--job-dir",
+                job,
+                "-o",
+                str(first),
+                *base,
+                *POLL,
+            ],
+        )
+        assert code == 0
+        expired = {
+            r["custom_id"]
+            for r in map(json.loads, first.read_bytes().splitlines())
+            if r["status"] == "expired"
+        }
+        assert expired
+        emulator.faults.expiry_rate = 0.0
+        assert await asyncio.to_thread(main, ["retry", job, "--wait", *POLL]) == 0
+        final = tmp_path / "final.jsonl"
+        assert await asyncio.to_thread(main, ["results", job, "-o", str(final)]) == 0
+    rows = {r["custom_id"]: r for r in map(json.loads, final.read_bytes().splitlines())}
+    assert len(rows) == 120
+    assert {r["status"] for r in rows.values()} == {"succeeded"}
+    assert {c for c, r in rows.items() if r["attempt"] == 2} == expired
