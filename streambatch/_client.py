@@ -17,10 +17,11 @@ from ._core.policy import RetryPolicy
 from ._errors import ConfigError
 from ._io.http import Transport
 from ._io.jobdir import JobDir
-from ._job import Job, Source
+from ._job import Job
 from ._providers.anthropic_api import ANTHROPIC
 from ._providers.batches import BatchAPI
 from ._providers.openai_api import OPENAI
+from ._setup import Source
 
 __all__ = ("Client",)
 

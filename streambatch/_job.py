@@ -9,53 +9,32 @@ and a resumed job looks up any batch whose create was interrupted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
-import shutil
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from ._collect import download, iter_results, write_results
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy
-from ._errors import AuthenticationError, HTTPStatusError, JobError, TransportError
+from ._errors import JobError
 from ._io.http import Transport
-from ._io.jobdir import JobDir, sha256_file
-from ._io.split import split_input, split_requests
+from ._io.jobdir import JobDir
 from ._models import Result
+from ._poll import Sleep, apply_status, poll_all
 from ._progress import Progress, progress_of
 from ._providers.batches import TERMINAL, BatchAPI, BatchStatus, ChunkRef
 from ._retry import plan_retry
+from ._setup import Source, open_manifest
+from ._tasks import task_group
 
 __all__ = ("Job", "Sleep")
 
 log = logging.getLogger("streambatch.job")
-Sleep = Callable[[float], Awaitable[None]]
-Source = str | os.PathLike[str] | Iterable[Any] | AsyncIterable[Any]
-"""A job's requests: a JSONL file, or request objects (dicts or msgspec structs)."""
-
-
-@contextlib.asynccontextmanager
-async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
-    """A TaskGroup that raises the first failure itself, not an ExceptionGroup.
-
-    One failing task cancels its siblings (TaskGroup semantics); the others'
-    errors, if any, are logged.
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            yield group
-    except BaseExceptionGroup as failures:
-        first, *others = failures.exceptions
-        for other in others:
-            log.warning("also failed: %s", other)
-        raise first from None
 
 
 class Job:
@@ -166,68 +145,15 @@ class Job:
             InputError: a line of the input is invalid (nothing was submitted).
             JobError: the directory holds a job for another input or provider.
         """
-        existing = job_dir.load()
-        if existing is not None:
-            await _check_same_input(existing, source, api.name)
-            return cls(job_dir, existing, api, transport)
-        staging = job_dir.path / "chunks.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            if isinstance(source, str | os.PathLike):
-                plan = await split_input(
-                    source,
-                    api.name,
-                    staging,
-                    max_requests=max_requests,
-                    max_bytes=max_bytes,
-                )
-            else:
-                plan = await split_requests(
-                    source,
-                    api.name,
-                    staging,
-                    max_requests=max_requests,
-                    max_bytes=max_bytes,
-                )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        job_id = uuid.uuid4().hex[:16]
-        chunks = []
-        for chunk in plan.chunks:
-            name = Path(chunk.path).name
-            os.replace(chunk.path, job_dir.path / "chunks" / name)
-            os.chmod(job_dir.path / "chunks" / name, 0o600)
-            tag = {"streambatch_job": job_id, "streambatch_chunk": str(chunk.index)}
-            chunks.append(
-                ChunkRecord(
-                    index=chunk.index,
-                    path=f"chunks/{name}",
-                    n_requests=chunk.n_requests,
-                    n_bytes=chunk.n_bytes,
-                    first_line=chunk.first_line,
-                    endpoint=chunk.group[0] if chunk.group else None,
-                    batches=[
-                        BatchRecord(attempt=1, tag=tag | {"streambatch_attempt": "1"})
-                    ],
-                )
-            )
-        shutil.rmtree(staging, ignore_errors=True)
-        manifest = Manifest(
-            job_id=job_id,
-            provider=api.name,
+        manifest = await open_manifest(
+            source,
+            job_dir,
+            api.name,
             base_url=base_url,
-            input_path=_absolute(source)
-            if isinstance(source, str | os.PathLike)
-            else "",
-            input_sha256=plan.input_sha256,
-            input_bytes=plan.input_bytes,
-            n_requests=plan.n_requests,
-            created_at=time.time(),
-            chunks=chunks,
+            max_requests=max_requests,
+            max_bytes=max_bytes,
             keep_files=keep_files,
         )
-        job_dir.save(manifest)
         return cls(job_dir, manifest, api, transport)
 
     def attempts(self) -> list[tuple[ChunkRecord, BatchRecord]]:
@@ -256,7 +182,7 @@ class Job:
             async with gate:
                 await self._submit_chunk(chunk, record, creating)
 
-        async with _tasks() as group:
+        async with task_group() as group:
             for chunk, record in self.attempts():
                 if record.batch_id is None:
                     group.create_task(one(chunk, record))
@@ -321,41 +247,14 @@ class Job:
         Transient failures of a poll (network, 429, 5xx) are retried by the
         transport and then by the next poll; an authentication error ends the wait.
         """
-        policy = poll or PollPolicy()
-        rng = rng or random.Random()
-        gate = asyncio.Semaphore(concurrency)
-
-        async def watch(record: BatchRecord) -> None:
-            attempt = 0
-            while record.state not in TERMINAL:
-                try:
-                    async with gate:
-                        status = await self.transport.drive(
-                            self.api.retrieve(record.batch_id or "")
-                        )
-                except (TransportError, HTTPStatusError) as exc:
-                    if isinstance(exc, AuthenticationError):
-                        raise
-                    log.warning("poll of %s failed: %s", record.batch_id, exc)
-                    delay = max(
-                        policy.delay(attempt, rng), getattr(exc, "retry_after", 0) or 0
-                    )
-                    await sleep(delay)
-                    attempt += 1
-                    continue
-                if _update(record, status):
-                    self.save()
-                    if on_progress is not None:
-                        on_progress(self.progress())
-                if record.state not in TERMINAL:
-                    await sleep(policy.delay(attempt, rng))
-                    attempt += 1
-
-        async with _tasks() as group:
-            for _, record in self.attempts():
-                if record.batch_id is not None:
-                    group.create_task(watch(record))
-        return self.progress()
+        return await poll_all(
+            self,
+            poll or PollPolicy(),
+            on_progress=on_progress,
+            concurrency=concurrency,
+            sleep=sleep,
+            rng=rng or random.Random(),
+        )
 
     async def cancel(self) -> list[BatchStatus]:
         """Cancel every batch of the job that has not ended; record it."""
@@ -366,42 +265,7 @@ class Job:
             if record.batch_id is None or record.state in TERMINAL:
                 continue
             status = await self.transport.drive(self.api.cancel(record.batch_id))
-            _update(record, status)
+            apply_status(record, status)
             self.save()
             statuses.append(status)
         return statuses
-
-
-def _absolute(path: str | os.PathLike[str]) -> str:
-    return str(Path(path).absolute())
-
-
-def _update(record: BatchRecord, status: BatchStatus) -> bool:
-    """Copy a status into a record; say whether anything changed."""
-    before = (record.state, record.total, record.succeeded, record.failed)
-    record.state = status.state
-    record.total = status.total
-    record.succeeded = status.succeeded
-    record.failed = status.failed
-    record.output_file_id = status.output_file_id or record.output_file_id
-    record.error_file_id = status.error_file_id or record.error_file_id
-    record.errors = status.errors or record.errors
-    return before != (record.state, record.total, record.succeeded, record.failed)
-
-
-async def _check_same_input(manifest: Manifest, source: Source, provider: str) -> None:
-    if manifest.provider != provider:
-        raise JobError(
-            f"the job directory holds a {manifest.provider} job, not {provider}"
-        )
-    if not isinstance(source, str | os.PathLike):
-        log.info("resuming; requests given from Python are not checked again")
-        return
-    input_path = source
-    digest = await sha256_file(input_path)
-    if digest != manifest.input_sha256:
-        raise JobError(
-            f"{input_path} has changed since this job was submitted "
-            f"(sha256 {digest[:12]}…, the job has {manifest.input_sha256[:12]}…); "
-            "use a new --job-dir for a new input"
-        )

@@ -1,0 +1,139 @@
+"""Start a job's manifest by splitting its source, or check a resumed job's source.
+
+The split goes to a staging folder first; only a complete, valid split becomes the
+job's chunks, so bad input leaves nothing behind and nothing is submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ._core.manifest import BatchRecord, ChunkRecord, Manifest
+from ._errors import JobError
+from ._io.jobdir import JobDir, sha256_file
+from ._io.split import SplitPlan, split_input, split_requests
+
+__all__ = ("Source", "open_manifest")
+
+log = logging.getLogger("streambatch.job")
+
+Source = str | os.PathLike[str] | Iterable[Any] | AsyncIterable[Any]
+"""A job's requests: a JSONL file, or request objects (dicts or msgspec structs)."""
+
+
+async def open_manifest(
+    source: Source,
+    job_dir: JobDir,
+    provider: str,
+    *,
+    base_url: str,
+    max_requests: int | None,
+    max_bytes: int | None,
+    keep_files: bool,
+) -> Manifest:
+    """The manifest of the job in ``job_dir``: resumed, or made by splitting ``source``.
+
+    Raises:
+        InputError: a line of the input is invalid (nothing was submitted).
+        JobError: the directory holds a job for another input or provider.
+    """
+    existing = job_dir.load()
+    if existing is not None:
+        await _check_same_input(existing, source, provider)
+        return existing
+    staging = job_dir.path / "chunks.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    plan = await _split(source, provider, staging, max_requests, max_bytes)
+    job_id = uuid.uuid4().hex[:16]
+    manifest = Manifest(
+        job_id=job_id,
+        provider=provider,
+        base_url=base_url,
+        input_path=_absolute(source) if isinstance(source, str | os.PathLike) else "",
+        input_sha256=plan.input_sha256,
+        input_bytes=plan.input_bytes,
+        n_requests=plan.n_requests,
+        created_at=time.time(),
+        chunks=_adopt(plan, job_dir, job_id),
+        keep_files=keep_files,
+    )
+    shutil.rmtree(staging, ignore_errors=True)
+    job_dir.save(manifest)
+    return manifest
+
+
+async def _split(
+    source: Source,
+    provider: str,
+    staging: Path,
+    max_requests: int | None,
+    max_bytes: int | None,
+) -> SplitPlan:
+    try:
+        if isinstance(source, str | os.PathLike):
+            return await split_input(
+                source,
+                provider,
+                staging,
+                max_requests=max_requests,
+                max_bytes=max_bytes,
+            )
+        return await split_requests(
+            source, provider, staging, max_requests=max_requests, max_bytes=max_bytes
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _adopt(plan: SplitPlan, job_dir: JobDir, job_id: str) -> list[ChunkRecord]:
+    """Move the split's chunk files into the job and describe them."""
+    chunks = []
+    for chunk in plan.chunks:
+        name = Path(chunk.path).name
+        os.replace(chunk.path, job_dir.path / "chunks" / name)
+        os.chmod(job_dir.path / "chunks" / name, 0o600)
+        tag = {"streambatch_job": job_id, "streambatch_chunk": str(chunk.index)}
+        chunks.append(
+            ChunkRecord(
+                index=chunk.index,
+                path=f"chunks/{name}",
+                n_requests=chunk.n_requests,
+                n_bytes=chunk.n_bytes,
+                first_line=chunk.first_line,
+                endpoint=chunk.group[0] if chunk.group else None,
+                batches=[
+                    BatchRecord(attempt=1, tag=tag | {"streambatch_attempt": "1"})
+                ],
+            )
+        )
+    return chunks
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return str(Path(path).absolute())
+
+
+async def _check_same_input(manifest: Manifest, source: Source, provider: str) -> None:
+    if manifest.provider != provider:
+        raise JobError(
+            f"the job directory holds a {manifest.provider} job, not {provider}"
+        )
+    if not isinstance(source, str | os.PathLike):
+        log.info("resuming; requests given from Python are not checked again")
+        return
+    input_path = source
+    digest = await sha256_file(input_path)
+    if digest != manifest.input_sha256:
+        raise JobError(
+            f"{input_path} has changed since this job was submitted "
+            f"(sha256 {digest[:12]}…, the job has {manifest.input_sha256[:12]}…); "
+            "use a new --job-dir for a new input"
+        )
