@@ -16,7 +16,7 @@ Status = Literal["succeeded", "errored", "canceled", "expired"]
 """The outcome of one request."""
 
 
-class Usage(msgspec.Struct, frozen=True, kw_only=True):
+class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Token counts, normalised across providers and endpoints.
 
     ``input_tokens`` is OpenAI's ``prompt_tokens`` / ``input_tokens`` or Anthropic's
@@ -28,7 +28,7 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens: int
 
 
-class ResultError(msgspec.Struct, frozen=True, kw_only=True):
+class ResultError(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Why a request did not succeed.
 
     ``type`` is the provider's error type or code (``invalid_request_error``,
@@ -42,7 +42,7 @@ class ResultError(msgspec.Struct, frozen=True, kw_only=True):
     status_code: int | None = None
 
 
-class Result(msgspec.Struct, frozen=True, kw_only=True):
+class Result(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The outcome of one request, matched to its ``custom_id``.
 
     Encoded with ``msgspec.json.encode`` it is one line of a results file. The

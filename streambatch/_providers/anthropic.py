@@ -26,59 +26,59 @@ __all__ = ("AnthropicCodec",)
 _NULL = msgspec.Raw(b"null")
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     input_tokens: int = 0
     output_tokens: int = 0
 
 
-class _Block(msgspec.Struct):
+class _Block(msgspec.Struct, gc=False):
     type: str = ""
     text: str | None = None
     input: msgspec.Raw = _NULL
 
 
-class _Message(msgspec.Struct):
-    content: list[_Block] = []
+class _Message(msgspec.Struct, gc=False):
+    content: tuple[_Block, ...] = ()
     usage: _Usage | None = None
     stop_reason: str | None = None
 
 
-class _Error(msgspec.Struct):
+class _Error(msgspec.Struct, gc=False):
     type: str | None = None
     message: str | None = None
 
 
-class _ErrorResponse(msgspec.Struct):
+class _ErrorResponse(msgspec.Struct, gc=False):
     error: _Error | None = None
 
 
-class _Succeeded(msgspec.Struct, tag="succeeded", tag_field="type"):
+class _Succeeded(msgspec.Struct, gc=False, tag="succeeded", tag_field="type"):
     message: _Message
 
 
-class _Errored(msgspec.Struct, tag="errored", tag_field="type"):
+class _Errored(msgspec.Struct, gc=False, tag="errored", tag_field="type"):
     error: _ErrorResponse | None = None
 
 
-class _Canceled(msgspec.Struct, tag="canceled", tag_field="type"):
+class _Canceled(msgspec.Struct, gc=False, tag="canceled", tag_field="type"):
     pass
 
 
-class _Expired(msgspec.Struct, tag="expired", tag_field="type"):
+class _Expired(msgspec.Struct, gc=False, tag="expired", tag_field="type"):
     pass
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     custom_id: str
     result: _Succeeded | _Errored | _Canceled | _Expired
 
 
-class _RawLine(msgspec.Struct):
+class _RawLine(msgspec.Struct, gc=False):
     custom_id: str
     result: msgspec.Raw
 
 
-class _RawOutcome(msgspec.Struct):
+class _RawOutcome(msgspec.Struct, gc=False):
     message: msgspec.Raw = _NULL
     error: msgspec.Raw = _NULL
 

@@ -28,80 +28,80 @@ __all__ = ("OpenAICodec",)
 _NULL = msgspec.Raw(b"null")
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
 
 
-class _Function(msgspec.Struct):
+class _Function(msgspec.Struct, gc=False):
     arguments: str | None = None
 
 
-class _ToolCall(msgspec.Struct):
+class _ToolCall(msgspec.Struct, gc=False):
     function: _Function | None = None
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     content: str | None = None
     refusal: str | None = None
-    tool_calls: list[_ToolCall] | None = None
+    tool_calls: tuple[_ToolCall, ...] | None = None
 
 
-class _Choice(msgspec.Struct):
+class _Choice(msgspec.Struct, gc=False):
     message: _Message | None = None
     text: str | None = None
 
 
-class _Part(msgspec.Struct):
+class _Part(msgspec.Struct, gc=False):
     type: str = ""
     text: str | None = None
     refusal: str | None = None
 
 
-class _OutputItem(msgspec.Struct):
+class _OutputItem(msgspec.Struct, gc=False):
     type: str = ""
-    content: list[_Part] | None = None
+    content: tuple[_Part, ...] | None = None
     arguments: str | None = None
 
 
-class _ApiError(msgspec.Struct):
+class _ApiError(msgspec.Struct, gc=False):
     message: str | None = None
     type: str | None = None
     code: str | None = None
 
 
-class _Body(msgspec.Struct):
-    choices: list[_Choice] | None = None
-    output: list[_OutputItem] | None = None
+class _Body(msgspec.Struct, gc=False):
+    choices: tuple[_Choice, ...] | None = None
+    output: tuple[_OutputItem, ...] | None = None
     usage: _Usage | None = None
     error: _ApiError | None = None
     status: str | None = None
 
 
-class _LineError(msgspec.Struct):
+class _LineError(msgspec.Struct, gc=False):
     code: str | None = None
     message: str | None = None
 
 
-class _Response(msgspec.Struct):
+class _Response(msgspec.Struct, gc=False):
     status_code: int
     body: _Body | str | None = None
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     custom_id: str
     response: _Response | None = None
     error: _LineError | None = None
 
 
-class _RawResponse(msgspec.Struct):
+class _RawResponse(msgspec.Struct, gc=False):
     status_code: int
     body: msgspec.Raw = _NULL
 
 
-class _RawLine(msgspec.Struct):
+class _RawLine(msgspec.Struct, gc=False):
     custom_id: str
     response: _RawResponse | None = None
     error: _LineError | None = None
@@ -136,7 +136,7 @@ def _chat_text(choice: _Choice) -> tuple[str | None, str | None]:
     return message.content, None
 
 
-def _responses_text(items: list[_OutputItem]) -> tuple[str | None, str | None]:
+def _responses_text(items: tuple[_OutputItem, ...]) -> tuple[str | None, str | None]:
     texts: list[str] = []
     arguments = None
     for item in items:
