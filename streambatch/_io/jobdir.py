@@ -26,6 +26,10 @@ from .._errors import JobError
 __all__ = ("JobDir", "sha256_file")
 
 MANIFEST = "manifest.json"
+# What a job directory holds before its first manifest (a split cut short).
+_BEFORE_MANIFEST = frozenset(
+    {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
+)
 
 
 class JobDir:
@@ -49,7 +53,7 @@ class JobDir:
         root = Path(path)
         if create and not root.exists():
             root.mkdir(mode=0o700, parents=True)
-        elif not (root / MANIFEST).is_file():
+        elif not (root / MANIFEST).is_file() and not (create and _unstarted(root)):
             raise JobError(f"{root}: not a job directory (no {MANIFEST})")
         try:
             fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -116,6 +120,11 @@ class JobDir:
     def chunk_path(self, relative: str) -> Path:
         """The absolute path of a chunk file named in the manifest."""
         return self.path / relative
+
+
+def _unstarted(root: Path) -> bool:
+    """Whether ``root`` is an empty directory or a job's that never got a manifest."""
+    return root.is_dir() and all(p.name in _BEFORE_MANIFEST for p in root.iterdir())
 
 
 async def sha256_file(path: str | os.PathLike[str]) -> str:

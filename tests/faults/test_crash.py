@@ -1,0 +1,341 @@
+"""SIGKILL the command line at each step of a job, run it again, and judge the result.
+
+The emulator runs as its own process (it outlives the client it serves), and is
+questioned over its HTTP list endpoints. Each step is hit by watching the job
+directory (the split's staging files, the manifest's file ids, create intents,
+batch states and downloads) with the emulator slowed where the step is short.
+After the kill, the job directory is checked to be in that step, so a missed
+window fails loudly instead of testing the wrong thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from streambatch.testing import expected_text
+from streambatch.testing.sample import write_sample
+
+from ._support import auth, bodies
+
+Manifest = dict[str, Any]
+STREAMBATCH = [sys.executable, "-m", "streambatch"]
+SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
+HANG_GUARD = 60.0  # seconds; only a hung process ever reaches it
+
+
+@contextlib.contextmanager
+def emulator_process(state: pathlib.Path, *flags: str) -> Iterator[str]:
+    """Run ``streambatch emulator`` in its own process; yield its URL."""
+    log = (state.parent / "emulator.log").open("wb")
+    process = subprocess.Popen(
+        [*STREAMBATCH, "emulator", "--port", "0", "--state-dir", str(state), *flags],
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
+            log.close()
+
+
+class Job:
+    """One job of the command line: its input, directory, output and commands."""
+
+    def __init__(
+        self, tmp_path: pathlib.Path, provider: str, count: int, max_requests: int
+    ) -> None:
+        self.provider = provider
+        self.count = count
+        self.max_requests = max_requests
+        self.input = tmp_path / "in.jsonl"
+        self.dir = tmp_path / "job"
+        self.output = tmp_path / "out.jsonl"
+        self.logs = tmp_path
+
+    def command(self, url: str) -> list[str]:
+        base = url + "/v1" if self.provider == "openai" else url
+        return [
+            *STREAMBATCH,
+            "run",
+            str(self.input),
+            "--provider",
+            self.provider,
+            "--job-dir",
+            str(self.dir),
+            "-o",
+            str(self.output),
+            "--base-url",
+            base,
+            "--poll-min",
+            "0.05",
+            "--poll-max",
+            "0.2",
+            "--max-requests",
+            str(self.max_requests),
+        ]
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.count // self.max_requests)
+
+    def manifest(self) -> Manifest | None:
+        try:
+            data = (self.dir / "manifest.json").read_bytes()
+        except FileNotFoundError:
+            return None
+        document: Manifest = json.loads(data)
+        return document
+
+    def records(self) -> list[Manifest]:
+        manifest = self.manifest()
+        if manifest is None:
+            return []
+        return [b for c in manifest["chunks"] for b in c["batches"]]
+
+    def kill_when(
+        self,
+        url: str,
+        condition: Callable[[Job], bool],
+        *,
+        before: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Start the run, SIGKILL it as soon as ``condition`` holds."""
+        with (self.logs / "killed.log").open("wb") as log:
+            process = subprocess.Popen(self.command(url), stdout=log, stderr=log)
+            try:
+                before()
+                deadline = time.monotonic() + HANG_GUARD
+                while not condition(self):
+                    assert process.poll() is None, (
+                        f"the run ended ({process.returncode}) before the step: "
+                        + (self.logs / "killed.log").read_text()
+                    )
+                    assert time.monotonic() < deadline, "the step never came"
+                    time.sleep(0.002)
+                process.send_signal(signal.SIGKILL)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+        assert process.returncode == -signal.SIGKILL
+
+    def rerun(self, url: str) -> None:
+        done = subprocess.run(
+            self.command(url), capture_output=True, text=True, timeout=HANG_GUARD
+        )
+        assert done.returncode == 0, done.stderr
+        assert (
+            done.stdout.strip()
+            .splitlines()[-1]
+            .startswith(
+                f"results: succeeded={self.count} errored=0 expired=0 canceled=0 "
+                f"total={self.count}"
+            )
+        ), done.stdout
+
+    def check_results(self) -> None:
+        """One line per custom_id, each with its own request's reply."""
+        expected = bodies(self.provider, self.count)
+        rows = [json.loads(line) for line in self.output.read_bytes().splitlines()]
+        assert len(rows) == self.count
+        assert {r["custom_id"] for r in rows} == set(expected)
+        for row in rows:
+            assert row["status"] == "succeeded", row
+            assert row["text"] == expected_text(
+                self.provider, expected[row["custom_id"]]
+            )
+
+
+def get(url: str, provider: str) -> Any:
+    request = urllib.request.Request(url, headers=auth(provider))
+    with urllib.request.urlopen(request, timeout=HANG_GUARD) as response:
+        return json.loads(response.read())
+
+
+def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
+    """Every batch the emulator holds, through its list endpoint, page by page."""
+    path = "/v1/batches" if provider == "openai" else "/v1/messages/batches"
+    cursor = "after" if provider == "openai" else "after_id"
+    found: list[dict[str, Any]] = []
+    query = "?limit=100"
+    while True:
+        page = get(url + path + query, provider)
+        found.extend(page["data"])
+        if not page["has_more"]:
+            return found
+        query = f"?limit=100&{cursor}={page['last_id']}"
+
+
+def check_no_duplicate_batch(url: str, job: Job) -> None:
+    """As many batches as chunks, holding every request once, all of them ours."""
+    batches = emulator_batches(url, job.provider)
+    assert len(batches) == job.chunks
+    assert {b["id"] for b in batches} == {r["batch_id"] for r in job.records()}
+    if job.provider == "openai":
+        assert {b["status"] for b in batches} == {"completed"}
+        assert sum(b["request_counts"]["total"] for b in batches) == job.count
+        tags = [json.dumps(b["metadata"], sort_keys=True) for b in batches]
+        assert len(set(tags)) == job.chunks
+    else:
+        assert {b["processing_status"] for b in batches} == {"ended"}
+        assert sum(sum(b["request_counts"].values()) for b in batches) == job.count
+
+
+def finish_and_judge(url: str, job: Job) -> None:
+    job.rerun(url)
+    job.check_results()
+    check_no_duplicate_batch(url, job)
+
+
+# The steps -----------------------------------------------------------------
+
+
+def test_killed_during_split(tmp_path: pathlib.Path) -> None:
+    """The input comes through a FIFO: the split blocks half-way, and is killed there.
+
+    Then the FIFO is replaced by a file of the same bytes at the same path.
+    """
+    job = Job(tmp_path, "openai", 3000, 1000)
+    data = tmp_path / "data.jsonl"
+    write_sample(str(data), "openai", job.count)
+    content = data.read_bytes()
+    half = content.index(b"\n", len(content) // 2) + 1
+    os.mkfifo(job.input)
+    writer: list[int] = []
+
+    def feed_half() -> None:
+        deadline = time.monotonic() + HANG_GUARD
+        while not writer:
+            try:
+                writer.append(os.open(job.input, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # ENXIO: the reader has not opened it yet
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+        os.set_blocking(writer[0], True)
+        os.write(writer[0], content[:half])
+
+    def splitting(job: Job) -> bool:
+        # feed_half returned: the split has read all but a pipe's worth of it, and
+        # cannot end without the rest.
+        return (job.dir / "chunks.partial").is_dir()
+
+    with emulator_process(tmp_path / "emu") as url:
+        try:
+            job.kill_when(url, splitting, before=feed_half)
+        finally:
+            for fd in writer:
+                os.close(fd)
+        assert job.manifest() is None  # killed before the split ended
+        os.unlink(job.input)
+        os.replace(data, job.input)
+        finish_and_judge(url, job)
+
+
+def uploading(job: Job) -> bool:
+    return job.manifest() is not None
+
+
+def creating(job: Job) -> bool:
+    return any(r["creating_since"] and not r["batch_id"] for r in job.records())
+
+
+def polling(job: Job) -> bool:
+    return any(r["state"] in ("in_progress", "finalizing") for r in job.records())
+
+
+def downloading(job: Job) -> bool:
+    recorded = {(r["batch_id"], kind) for r in job.records() for kind in r["downloads"]}
+    for path in (job.dir / "downloads").glob("*.jsonl"):
+        batch_id, kind, _ = path.name.split(".")
+        if (batch_id, kind) not in recorded and path.stat().st_size > 0:
+            return True
+    return False
+
+
+def test_killed_during_upload(tmp_path: pathlib.Path) -> None:
+    job = Job(tmp_path, "openai", 600, 300)
+    write_sample(str(job.input), "openai", job.count)
+    with emulator_process(tmp_path / "emu", *SLOW) as url:
+        job.kill_when(url, uploading)
+        assert any(r["file_id"] is None for r in job.records())
+        assert all(r["batch_id"] is None for r in job.records())
+        finish_and_judge(url, job)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
+    job = Job(tmp_path, provider, 600, 300)
+    write_sample(str(job.input), provider, job.count)
+    with emulator_process(tmp_path / "emu", *SLOW) as url:
+        job.kill_when(url, creating)
+        assert creating(job)  # an intent on disk, its batch id not
+        finish_and_judge(url, job)
+
+
+def test_killed_during_poll(tmp_path: pathlib.Path) -> None:
+    job = Job(tmp_path, "openai", 600, 300)
+    write_sample(str(job.input), "openai", job.count)
+    # A batch takes about 0.7 s: validating, in_progress, finalizing, completed.
+    clock = ["--clock", "realistic", "--time-scale", "1000"]
+    with emulator_process(tmp_path / "emu", *clock) as url:
+        job.kill_when(url, polling)
+        assert all(r["batch_id"] for r in job.records())
+        assert not any(r["downloads"] for r in job.records())
+        finish_and_judge(url, job)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_killed_during_download(tmp_path: pathlib.Path, provider: str) -> None:
+    """Killed with a file on disk not yet recorded: the rerun replaces it whole.
+
+    Bodies go out 16 bytes at a time, so the kill nearly always lands mid-body;
+    it may land after the last byte and before the manifest records the file,
+    which must resume just as well.
+    """
+    job = Job(tmp_path, provider, 600, 300)
+    write_sample(str(job.input), provider, job.count)
+    with emulator_process(tmp_path / "emu", "--chunk-bytes", "16") as url:
+        job.kill_when(url, downloading)
+        partial = {
+            p.name: p.stat().st_size for p in (job.dir / "downloads").glob("*.jsonl")
+        }
+        recorded = {
+            f"{r['batch_id']}.{kind}.jsonl": size
+            for r in job.records()
+            for kind, size in r["downloads"].items()
+        }
+        cut = set(partial) - set(recorded)
+        assert len(cut) == 1
+        finish_and_judge(url, job)
+        whole = {
+            f"{r['batch_id']}.{kind}.jsonl": size
+            for r in job.records()
+            for kind, size in r["downloads"].items()
+        }
+        for name in cut:
+            assert 0 < partial[name] <= whole[name]
+            assert (job.dir / "downloads" / name).stat().st_size == whole[name]
