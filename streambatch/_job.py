@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from ._collect import download, iter_results, write_results
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
-from ._core.policy import PollPolicy
-from ._errors import JobError
-from ._io.http import Transport
+from ._core.policy import PollPolicy, retry_waits
+from ._errors import HTTPStatusError, JobError, TransportError
+from ._io.http import RETRYABLE, Transport
 from ._io.jobdir import JobDir
 from ._models import Result
 from ._poll import Sleep, apply_status, poll_all
@@ -200,23 +200,55 @@ class Job:
             await self._create(chunk, record)
 
     async def _create(self, chunk: ChunkRecord, record: BatchRecord) -> None:
-        if record.creating_since is not None:
-            known = frozenset(self._batch_ids())
-            ref = self._ref(chunk, record)
-            found = await self.transport.drive(self.api.find(ref, known))
-            if found is not None:
-                log.info("chunk %d: found batch %s from before", chunk.index, found)
-                record.batch_id, record.state = found, "validating"
-                self.save()
+        """Create the attempt's batch exactly once, even across failures and crashes.
+
+        Strategy: the intent (``creating_since``) is on disk before any create call.
+        Whenever a create may have reached the provider (a previous process died,
+        or the call failed without a clear "nothing was done"), the batch is looked
+        up before another create is sent.
+        """
+        waits = retry_waits(self.transport.retry_policy, random.Random())
+        next(waits)
+        for attempt in range(1, self.transport.retry_policy.max_attempts + 1):
+            if record.creating_since is not None and await self._found(chunk, record):
                 return
-        record.creating_since = time.time()
-        self.save()  # the intent is on disk before the provider hears of it
-        batch_id = await self.transport.drive(
-            self.api.create(self._ref(chunk, record), record.file_id)
+            if record.creating_since is None:
+                record.creating_since = time.time()
+                self.save()  # the intent is on disk before the provider hears of it
+            try:
+                batch_id = await self.transport.drive(
+                    self.api.create(self._ref(chunk, record), record.file_id)
+                )
+            except (TransportError, HTTPStatusError) as exc:
+                if (
+                    not _may_retry_create(exc)
+                    or attempt == self.transport.retry_policy.max_attempts
+                ):
+                    raise
+                log.warning(
+                    "chunk %d: create failed (%s); checking before retrying",
+                    chunk.index,
+                    exc,
+                )
+                await asyncio.sleep(waits.send(exc))
+                continue
+            record.batch_id, record.state = batch_id, "validating"
+            self.save()
+            log.info("chunk %d: created batch %s", chunk.index, batch_id)
+            return
+
+    async def _found(self, chunk: ChunkRecord, record: BatchRecord) -> bool:
+        """Look for a batch an earlier create call made; adopt it if there is one."""
+        known = frozenset(self._batch_ids())
+        found = await self.transport.drive(
+            self.api.find(self._ref(chunk, record), known)
         )
-        record.batch_id, record.state = batch_id, "validating"
+        if found is None:
+            return False
+        log.info("chunk %d: found batch %s from before", chunk.index, found)
+        record.batch_id, record.state = found, "validating"
         self.save()
-        log.info("chunk %d: created batch %s", chunk.index, batch_id)
+        return True
 
     def _batch_ids(self) -> list[str]:
         return [
@@ -269,3 +301,15 @@ class Job:
             self.save()
             statuses.append(status)
         return statuses
+
+
+def _may_retry_create(exc: Exception) -> bool:
+    """Whether a failed create is worth another try (after a look-up).
+
+    A broken connection, a timeout or a 408/409/429/5xx may be transient; so is a
+    404 for a file uploaded a moment ago (not yet visible everywhere). Anything
+    else (a 400, an authentication error) would fail again.
+    """
+    if isinstance(exc, HTTPStatusError):
+        return exc.status in RETRYABLE or exc.status == 404
+    return isinstance(exc, TransportError)

@@ -58,6 +58,9 @@ class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     ``path`` is joined to the base URL; an absolute ``http(s)://`` URL is used as
     it is only when it has the base URL's origin (credentials never go elsewhere).
+    A request that is not ``idempotent`` (creating a batch) is retried by the
+    transport only when the server said it did nothing (429); any other failure
+    goes back to the caller, which must look before it sends it again.
     """
 
     method: Literal["GET", "POST", "DELETE"]
@@ -65,6 +68,7 @@ class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
     query: dict[str, str] = {}
     json: msgspec.Raw | None = None
     upload: FileUpload | JsonArrayUpload | None = None
+    idempotent: bool = True
 
 
 class HttpResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -125,7 +125,8 @@ class Transport:
         self._session = session
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
-        self.send = self._with_retries(self._send_once)
+        self._send_safe = self._with_retries(self._send_once, unsafe=False)
+        self._send_unsafe = self._with_retries(self._send_once, unsafe=True)
 
     def __repr__(self) -> str:
         return f"Transport({str(self._base)!r})"
@@ -136,14 +137,29 @@ class Transport:
             await self._session.close()
             self._session = None
 
-    def _with_retries(self, send: Callable[..., Any]) -> Callable[..., Any]:
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How failed exchanges are retried."""
+        return self._retry
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send one request, retrying transient failures as its kind allows."""
+        if request.idempotent:
+            return await self._send_safe(request)  # type: ignore[no-any-return]  # backoff's wrapper is untyped
+        return await self._send_unsafe(request)  # type: ignore[no-any-return]  # likewise
+
+    def _with_retries(
+        self, send: Callable[..., Any], *, unsafe: bool
+    ) -> Callable[..., Any]:
         policy = self._retry
 
         def giveup(exc: Exception) -> bool:
             if isinstance(exc, HTTPStatusError):
                 too_long = (exc.retry_after or 0.0) > policy.max_retry_after
+                if unsafe:  # only "I did nothing, come back later" is safe to repeat
+                    return exc.status != 429 or too_long
                 return exc.status not in RETRYABLE or too_long
-            return False
+            return unsafe  # a broken connection: the request may have arrived
 
         def on_backoff(details: Any) -> None:
             log.info("retrying in %.2fs: %s", details["wait"], details["exception"])

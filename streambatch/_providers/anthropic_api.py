@@ -104,7 +104,7 @@ class AnthropicBatches:
         """``POST /v1/messages/batches`` with the chunk's lines as ``requests``."""
         upload = JsonArrayUpload(path=chunk.path, prefix=b'{"requests":[', suffix=b"]}")
         response = yield HttpRequest(
-            method="POST", path="v1/messages/batches", upload=upload
+            method="POST", path="v1/messages/batches", upload=upload, idempotent=False
         )
         return decode_body(response, _BATCH).id
 

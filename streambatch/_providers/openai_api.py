@@ -123,7 +123,10 @@ class OpenAIBatches:
             "metadata": chunk.tag,
         }
         request = HttpRequest(
-            method="POST", path="batches", json=msgspec.Raw(msgspec.json.encode(body))
+            method="POST",
+            path="batches",
+            json=msgspec.Raw(msgspec.json.encode(body)),
+            idempotent=False,
         )
         response = yield request
         return decode_body(response, _BATCH).id

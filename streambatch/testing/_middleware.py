@@ -96,7 +96,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     if early is not None:
         return early
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -109,6 +109,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("emulator error on %s %s", request.method, request.path)
         return await send_error(request, 500, _SERVER_MESSAGES[500])
+    lost = request.method == "POST" and not response.prepared
+    if lost and state.draw(state.faults.lost_response_rate):
+        return await send_error(request, 500, _SERVER_MESSAGES[500])
+    return response
 
 
 @web.middleware
