@@ -22,7 +22,8 @@ import msgspec
 
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
-from ._io.reader import file_chunks, open_results
+from ._core.parse import ResultParser
+from ._io.reader import file_chunks
 from ._models import Result, ResultError
 from ._providers.batches import TERMINAL, BatchStatus
 
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 __all__ = (
     "decode_id",
     "download",
-    "iter_chunk_results",
     "iter_results",
     "request_ids",
+    "result_batches",
     "write_results",
 )
 
@@ -126,69 +127,86 @@ async def iter_results(
     Memory: two sets of custom_ids the size of one chunk.
     """
     for chunk in job.manifest.chunks:
-        async for row in iter_chunk_results(
+        async for rows in result_batches(
             job, chunk, with_response=with_response, schema=schema
         ):
-            yield row
+            for row in rows:
+                yield row
 
 
-async def iter_chunk_results(
+async def result_batches(
     job: Job, chunk: ChunkRecord, *, with_response: bool = False, schema: Any = None
-) -> AsyncIterator[Result]:
-    """The results of one chunk's requests (see :func:`iter_results`)."""
+) -> AsyncIterator[list[Result]]:
+    """The results of one chunk's requests (see :func:`iter_results`), a list per
+    block read: the records pass through no per-record generator on the way."""
     done: set[str] = set()
     for record in reversed(chunk.batches):
         held = {cid async for cid in request_ids(job, chunk.path_of(record))}
-        async for row in _attempt_rows(job, record, held, done, with_response, schema):
-            yield row
-        if len(held - done):
-            async for cid in request_ids(job, chunk.path_of(record)):
-                if cid not in done:
-                    done.add(cid)
-                    yield _missing(cid, record)
+        attempt = _Attempt(record, held, done)
+        for kind in record.downloads:
+            path = job.dir.download_path(record.batch_id or "", kind)
+            parser = ResultParser(
+                job.manifest.provider,
+                with_response=with_response,
+                schema=schema,
+                batch_id=record.batch_id,
+                attempt=record.attempt,
+                source=path.name,
+            )
+            async for block in file_chunks(path):
+                if rows := attempt.fresh(parser.feed(block), path.name):
+                    yield rows
+            if rows := attempt.fresh(parser.close(), path.name):
+                yield rows
+        attempt.check_counts()
+        missing = held - done
+        if missing:
+            done |= missing
+            yield [
+                _missing(cid, record)
+                async for cid in request_ids(job, chunk.path_of(record))
+                if cid in missing
+            ]
 
 
-async def _attempt_rows(
-    job: Job,
-    record: BatchRecord,
-    held: set[str],
-    done: set[str],
-    with_response: bool,
-    schema: Any,
-) -> AsyncIterator[Result]:
-    """The rows of one attempt's downloaded files not yet given by a newer one."""
-    succeeded = 0
-    seen: set[str] = set()
-    for kind in record.downloads:
-        path = job.dir.download_path(record.batch_id or "", kind)
-        async with open_results(
-            path,
-            provider=job.manifest.provider,
-            with_response=with_response,
-            schema=schema,
-            batch_id=record.batch_id,
-            attempt=record.attempt,
-        ) as rows:
-            async for row in rows:
-                if row.custom_id not in held or row.custom_id in seen:
-                    log.warning("%s: dropped a result for %r", path.name, row.custom_id)
-                    continue
-                seen.add(row.custom_id)
-                succeeded += row.status == "succeeded"
-                if row.custom_id not in done:
-                    done.add(row.custom_id)
-                    yield row
-    if (
-        record.succeeded is not None
-        and record.downloads
-        and succeeded != record.succeeded
-    ):
-        log.warning(
-            "batch %s: the provider counts %d succeeded, the files hold %d",
-            record.batch_id,
-            record.succeeded,
-            succeeded,
-        )
+class _Attempt:
+    """Which records of one attempt's files to give, and how many succeeded."""
+
+    __slots__ = ("_done", "_held", "_record", "_seen", "_succeeded")
+
+    def __init__(self, record: BatchRecord, held: set[str], done: set[str]) -> None:
+        self._record = record
+        self._held = held
+        self._done = done  # custom_ids given a result already, by any attempt
+        self._seen: set[str] = set()  # custom_ids met in this attempt's files
+        self._succeeded = 0
+
+    def fresh(self, records: list[Result], source: str) -> list[Result]:
+        """Keep the records of this attempt's own, new custom_ids."""
+        rows = []
+        held, seen, done = self._held, self._seen, self._done
+        for row in records:
+            cid = row.custom_id
+            if cid not in held or cid in seen:
+                log.warning("%s: dropped a result for %r", source, cid)
+                continue
+            seen.add(cid)
+            self._succeeded += row.status == "succeeded"
+            if cid not in done:
+                done.add(cid)
+                rows.append(row)
+        return rows
+
+    def check_counts(self) -> None:
+        """Log a difference between the provider's succeeded count and the files'."""
+        record = self._record
+        if record.downloads and record.succeeded not in (None, self._succeeded):
+            log.warning(
+                "batch %s: the provider counts %d succeeded, the files hold %d",
+                record.batch_id,
+                record.succeeded,
+                self._succeeded,
+            )
 
 
 def _missing(custom_id: str, record: BatchRecord) -> Result:
@@ -233,17 +251,16 @@ async def write_results(
     temp = final.with_name(final.name + ".partial")
     buffer = bytearray()
     async with aiofiles.open(temp, "wb") as file:
-        async for record in iter_results(job, with_response=with_response):
-            counts[record.status] += 1
-            if only is not None and (record.status == "succeeded") != (
-                only == "succeeded"
-            ):
-                continue
-            _ENCODER.encode_into(record, buffer, -1)
-            buffer.extend(b"\n")
-            if len(buffer) >= 1 << 20:
-                await file.write(bytes(buffer))
-                buffer.clear()
+        for chunk in job.manifest.chunks:
+            async for rows in result_batches(job, chunk, with_response=with_response):
+                counts.update(row.status for row in rows)
+                if only is not None:
+                    keep = only == "succeeded"
+                    rows = [r for r in rows if (r.status == "succeeded") == keep]
+                buffer += _ENCODER.encode_lines(rows)
+                if len(buffer) >= 1 << 20:
+                    await file.write(bytes(buffer))
+                    buffer.clear()
         await file.write(bytes(buffer))
     await aiofiles.os.replace(temp, final)
     return counts

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ._collect import decode_id, iter_chunk_results
+from ._collect import decode_id, result_batches
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._core.outcome import is_retryable
@@ -51,7 +51,8 @@ async def plan_retry(
     for chunk in job.manifest.chunks:
         wanted = {
             r.custom_id
-            async for r in iter_chunk_results(job, chunk)
+            async for rows in result_batches(job, chunk)
+            for r in rows
             if r.status != "succeeded"
             and (all_failures or is_retryable(r))
             and r.attempt < max_attempts

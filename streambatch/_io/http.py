@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import random
+import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import aiofiles
@@ -220,8 +222,8 @@ class Transport:
         if isinstance(upload, JsonArrayUpload):
             size = await _size(upload.path)
             length = len(upload.prefix) + max(size - 1, 0) + len(upload.suffix)
-            stream = _json_array(upload)
-            resources.push_async_callback(stream.aclose)
+            stream = await asyncio.to_thread(_JsonArrayReader, upload, size)
+            resources.callback(stream.close)
             headers = {
                 "Content-Type": "application/json",
                 "Content-Length": str(length),
@@ -350,16 +352,45 @@ async def _size(path: str | os.PathLike[str]) -> int:
         return 0
 
 
-async def _json_array(upload: JsonArrayUpload) -> AsyncGenerator[bytes, None]:
-    """The lines of a JSONL file as the items of a JSON array, streamed."""
-    yield upload.prefix
-    held = b""
-    async with aiofiles.open(upload.path, "rb") as file:
-        while block := await file.read(_CHUNK):
-            if held:
-                yield held
-            # Every line ends with a newline: each one but the last becomes a comma.
-            held = block.replace(b"\n", b",")
-    if held:
-        yield held[:-1] if held.endswith(b",") else held
-    yield upload.suffix
+class _JsonArrayReader(io.RawIOBase):
+    """The lines of a JSONL file read as the items of a JSON array.
+
+    ``prefix``, then the file with each newline but the last turned into a comma
+    (every line ends with a newline), then ``suffix``. aiohttp reads it in a
+    worker thread; ``close()`` may come from the event loop at any moment (a
+    cancelled upload), so reads and close share a lock.
+    """
+
+    def __init__(self, upload: JsonArrayUpload, size: int) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._head = upload.prefix
+        self._tail = upload.suffix
+        self._left = max(size - 1, 0)  # the file's bytes but its last newline
+        self._file = open(upload.path, "rb")  # noqa: SIM115  # closed by close()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._lock:
+            if self.closed:
+                raise ValueError("read from a closed upload body")
+            view = memoryview(buffer).cast("B")
+            if self._head:
+                data, self._head = self._head[: len(view)], self._head[len(view) :]
+            elif self._left:
+                data = self._file.read(min(len(view), self._left))
+                if not data:
+                    raise OSError("the chunk file shrank while it was being sent")
+                self._left -= len(data)
+                data = data.replace(b"\n", b",")
+            else:
+                data, self._tail = self._tail[: len(view)], self._tail[len(view) :]
+            view[: len(data)] = data
+            return len(data)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+            super().close()
