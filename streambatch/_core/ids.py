@@ -10,6 +10,9 @@ Records that share a fingerprint are only candidates: the caller reads their
 custom_ids back and compares them, so a fingerprint collision is never reported
 as a duplicate.
 
+Records are made in bulk, per :class:`Ids` batch: hashing and packing are ``map``
+calls over the batch; only appending each record to its bucket is a Python loop.
+
 The fingerprint is Python's ``hash()`` of the string: 64 bits, already computed
 for most strings, and stable within one process, which is all a split needs
 (buckets never outlive the process that wrote them).
@@ -18,9 +21,20 @@ for most strings, and stable within one process, which is all a split needs
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import add
+from typing import NamedTuple
 
-__all__ = ("BUCKETS", "RECORD", "Placed", "bucket_records", "candidates")
+__all__ = (
+    "BUCKETS",
+    "RECORD",
+    "Ids",
+    "Placed",
+    "bucket_batches",
+    "bucket_records",
+    "candidates",
+)
 
 BUCKETS = 256
 """How many buckets the records are spread over."""
@@ -34,26 +48,49 @@ Placed = tuple[int, int, int]
 """``(line_no, chunk_index, offset)``: a request's line and where it was written."""
 
 
-def bucket_records(
-    ids: Iterable[tuple[str, int, int, int]], buckets: list[bytearray]
-) -> int:
-    """Append the records of ``(custom_id, line_no, chunk_index, offset)`` tuples.
+class Ids(NamedTuple):
+    """Requests placed in one chunk, in bulk.
+
+    Request ``i`` has ``custom_ids[i]``, is line ``line_nos[i]`` of the input and
+    was written at ``offsets[i] + delta`` in chunk ``chunk``.
+    """
+
+    custom_ids: list[str]
+    line_nos: Sequence[int]
+    chunk: int
+    offsets: Sequence[int]
+    delta: int = 0
+
+
+def bucket_batches(batches: Iterable[Ids], buckets: list[bytearray]) -> int:
+    """Append the records of placed requests to their buckets.
 
     Args:
-        ids: the placed requests.
+        batches: the placed requests.
         buckets: :data:`BUCKETS` buffers; each record goes to its bucket's.
 
     Returns:
         How many bytes were appended in all.
     """
-    pack = RECORD.pack
     count = 0
-    for custom_id, line_no, chunk, offset in ids:
-        fingerprint = hash(custom_id)
-        record = pack(fingerprint, line_no, chunk << _CHUNK_SHIFT | offset)
-        buckets[fingerprint & (BUCKETS - 1)] += record
-        count += 1
+    for custom_ids, line_nos, chunk, offsets, delta in batches:
+        prints = list(map(hash, custom_ids))
+        wheres = map(add, offsets, repeat((chunk << _CHUNK_SHIFT) + delta))
+        records = map(RECORD.pack, prints, line_nos, wheres)
+        for fingerprint, record in zip(
+            prints, records, strict=True
+        ):  # the one per-request step
+            buckets[fingerprint & (BUCKETS - 1)] += record
+        count += len(prints)
     return count * RECORD.size
+
+
+def bucket_records(
+    ids: Iterable[tuple[str, int, int, int]], buckets: list[bytearray]
+) -> int:
+    """Append the records of ``(custom_id, line_no, chunk_index, offset)`` tuples."""
+    batches = (Ids([cid], (line,), chunk, (at,)) for cid, line, chunk, at in ids)
+    return bucket_batches(batches, buckets)
 
 
 def candidates(bucket: bytes | bytearray) -> list[list[Placed]]:

@@ -12,6 +12,7 @@ endpoint and one model per batch) and numbers the chunks in the order they open.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Generic, NamedTuple, TypeVar
 
 from .._errors import ConfigError, InputError
@@ -124,6 +125,26 @@ class Packer:
         self._count += 1
         return opens
 
+    def add_run(self, ends: list[int], start: int) -> tuple[int, bool]:
+        """Account for lines ``start:`` of a run, as many as the next chunk takes.
+
+        ``ends[i]`` is what lines ``0`` to ``i`` of the run cost together, so line
+        ``i`` costs ``ends[i] - ends[i - 1]``; every line must fit (see :meth:`fits`).
+        Returns ``(stop, opens)``: lines ``start:stop`` go to one chunk, opened by
+        them if ``opens``. The chunks are those of :meth:`add` line by line.
+        """
+        base = ends[start - 1] if start else 0
+        first = ends[start] - base
+        full = self._count == self._max_requests or self._bytes + first > self._budget
+        opens = self._count == 0 or full
+        if full:
+            self._bytes = self._count = 0
+        last = min(len(ends), start + self._max_requests - self._count)
+        stop = bisect_right(ends, base + self._budget - self._bytes, start, last)
+        self._bytes += ends[stop - 1] - base
+        self._count += stop - start
+        return stop, opens
+
 
 class Chunker(Generic[K]):
     """Assign lines to chunks: one open chunk per group, numbered as they open.
@@ -152,6 +173,35 @@ class Chunker(Generic[K]):
             InputError: a new group would exceed ``max_groups``.
             ValueError: the line alone is larger than a chunk.
         """
+        packer, index = self._entry(group)
+        if packer.add(nbytes):
+            return self._opened(group, packer), True
+        return index, False
+
+    def add_run(self, group: K, ends: list[int], start: int) -> tuple[int, bool, int]:
+        """Place lines ``start:`` of a run of ``group``, as many as one chunk takes.
+
+        ``ends`` is as for :meth:`Packer.add_run`. Returns ``(index, opened, stop)``:
+        lines ``start:stop`` go to chunk ``index``, opened by them if ``opened``.
+
+        Raises:
+            InputError: a new group would exceed ``max_groups``.
+        """
+        packer, index = self._entry(group)
+        stop, opens = packer.add_run(ends, start)
+        if opens:
+            return self._opened(group, packer), True, stop
+        return index, False, stop
+
+    def _opened(self, group: K, packer: Packer) -> int:
+        """Number the chunk ``group`` just opened."""
+        index = self.count
+        self.count += 1
+        self._groups[group] = (packer, index)
+        return index
+
+    def _entry(self, group: K) -> tuple[Packer, int]:
+        """The packer of ``group`` and the index of its open chunk (-1: none yet)."""
         entry = self._groups.get(group)
         if entry is None:
             if len(self._groups) == self._max_groups:
@@ -160,10 +210,4 @@ class Chunker(Generic[K]):
                     "each needs its own batch: split the input by model first"
                 )
             entry = self._groups[group] = (Packer(self._limits), -1)
-        packer, index = entry
-        if packer.add(nbytes):
-            index = self.count
-            self.count += 1
-            self._groups[group] = (packer, index)
-            return index, True
-        return index, False
+        return entry

@@ -10,16 +10,22 @@ line, to find and describe each bad line. Rules that msgspec can state (types,
 ``Literal`` values, the Anthropic custom_id pattern, ``max_tokens >= 1``, no
 ``stream: true``) are checked inside that call, in C.
 
-A good line becomes a :class:`Request` (its custom_id, its group and its bytes
-without the line ending); a bad one a :class:`Problem` naming the line number, the
+When the whole run decodes and every line starts with ``{`` (so none is blank, and
+one value per line is one view per line), :meth:`RequestChecker.check` returns it
+as one :class:`Run`: the bytes a chunk gets (``\\r\\n`` made ``\\n``), where each
+line ends (found with ``find``, no line copied) and the custom_ids, taken in bulk.
+Otherwise (a bad line, a blank line) the run is decoded line by line: each good
+line becomes a :class:`Request` (its custom_id, its group and its bytes without
+the line ending); a bad one a :class:`Problem` naming the line number, the
 custom_id when it is readable, and a reason written for people.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Annotated, Literal, NamedTuple, cast
+from itertools import repeat
+from operator import attrgetter
+from typing import Annotated, Literal, NamedTuple, cast, get_args
 
 import msgspec
 
@@ -31,23 +37,9 @@ __all__ = (
     "Problem",
     "Request",
     "RequestChecker",
+    "Run",
     "custom_id_in",
 )
-
-OPENAI_ENDPOINTS = (
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-)
-"""The batch endpoints an OpenAI (or Azure) line may name (PROVIDERS.md 2.3)."""
-
-Group = tuple[str, str]
-"""``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
 
 _Endpoint = Literal[
     "/v1/responses",
@@ -59,17 +51,25 @@ _Endpoint = Literal[
     "/v1/images/edits",
     "/v1/videos",
 ]
+OPENAI_ENDPOINTS: tuple[str, ...] = get_args(_Endpoint)
+"""The batch endpoints an OpenAI (or Azure) line may name (PROVIDERS.md 2.3)."""
+
+Group = tuple[str, str]
+"""``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
+
 _ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _BLANK = b" \t\r"
 
 
-class _OpenAIBody(msgspec.Struct):
+# Views hold only strings, ints and other views, never a cycle: gc=False spares the
+# collector tracking (and scanning) every one, a large part of decode_lines' cost.
+class _OpenAIBody(msgspec.Struct, gc=False):
     model: str
     stream: Literal[False] = False
 
 
-class _OpenAILine(msgspec.Struct):
+class _OpenAILine(msgspec.Struct, gc=False):
     custom_id: Annotated[str, msgspec.Meta(min_length=1)]
     method: Literal["POST"]
     url: _Endpoint
@@ -80,18 +80,18 @@ class _OpenAILine(msgspec.Struct):
         return (self.url, self.body.model)
 
 
-class _Object(msgspec.Struct):
+class _Object(msgspec.Struct, gc=False):
     """Any JSON object; its fields are checked as JSON and skipped."""
 
 
-class _AnthropicParams(msgspec.Struct):
+class _AnthropicParams(msgspec.Struct, gc=False):
     model: str
     max_tokens: Annotated[int, msgspec.Meta(ge=1)]
     messages: list[_Object]
     stream: Literal[False] = False
 
 
-class _AnthropicLine(msgspec.Struct):
+class _AnthropicLine(msgspec.Struct, gc=False):
     custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID)]
     params: _AnthropicParams
 
@@ -151,6 +151,50 @@ def custom_id_in(head: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class Run(NamedTuple):
+    """A run of good lines, none of them blank, checked at once.
+
+    Attributes:
+        first_line: the number of its first line.
+        data: its lines, each ending with ``\\n``: the bytes a chunk gets.
+        ends: the offset in ``data`` just past each line's ``\\n``.
+        custom_ids: each line's custom_id.
+        groups, group: each line's group; or None, and the group of every line.
+    """
+
+    first_line: int
+    data: bytes
+    ends: list[int]
+    custom_ids: list[str]
+    groups: list[Group | None] | None
+    group: Group | None
+
+    def requests(self) -> list[Request]:
+        """The run as one :class:`Request` per line."""
+        lines = self.data.split(b"\n")[:-1]
+        groups = self.groups or repeat(self.group)
+        numbered = range(self.first_line, self.first_line + len(lines))
+        items = zip(numbered, self.custom_ids, groups, lines, strict=False)
+        return [Request(*item) for item in items]
+
+
+_CUSTOM_ID = attrgetter("custom_id")
+_URL = attrgetter("url")
+_MODEL = attrgetter("body.model")
+
+
+def line_ends(data: bytes) -> list[int]:
+    """The offset just past each ``\\n`` of ``data`` (memchr; no line is copied)."""
+    ends: list[int] = []
+    append, find = ends.append, data.find
+    at = find(b"\n")
+    while at >= 0:
+        at += 1
+        append(at)
+        at = find(b"\n", at)
+    return ends
+
+
 class RequestChecker:
     """Check request lines against one provider's rules.
 
@@ -161,11 +205,12 @@ class RequestChecker:
         ConfigError: the provider has no input rules here.
     """
 
-    __slots__ = ("_decoder", "_reasons")
+    __slots__ = ("_decoder", "_grouped", "_reasons")
 
     def __init__(self, provider: str) -> None:
         self._decoder: _Decoder
-        if provider in ("openai", "azure"):
+        self._grouped = provider in ("openai", "azure")
+        if self._grouped:
             self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
         elif provider == "anthropic":
             self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
@@ -181,23 +226,45 @@ class RequestChecker:
             One :class:`Request` or :class:`Problem` per non-blank line, in order.
             Blank lines (only spaces, tabs or ``\\r``) are skipped but counted.
         """
-        data = bytes(data)  # one copy; a memoryview's ``in`` and ``split`` are slow
+        checked = self.check(data, first_line)
+        return list(checked.requests()) if isinstance(checked, Run) else checked
+
+    def check(
+        self, data: bytes | memoryview, first_line: int
+    ) -> Run | list[Request | Problem]:
+        """As :meth:`check_run`, but a run of good lines, none blank, comes whole.
+
+        Returns:
+            A :class:`Run`, or what :meth:`check_run` returns (bad or blank lines).
+        """
+        data = bytes(data)  # one copy; a memoryview's ``in`` and ``find`` are slow
         try:
             views = cast("list[_View]", self._decoder.decode_lines(data))
         except msgspec.DecodeError:
             return self._one_by_one(data, first_line)
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n").rstrip(b"\r")
-        lines = data.split(b"\n")
-        if lines and not lines[-1]:
-            lines.pop()
-        numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
-        if len(views) != len(lines):  # blank lines: no view for them
-            numbered = (p for p in numbered if p[1].strip(_BLANK))
-        return [
-            Request(n, view.custom_id, view.group, line)
-            for (n, line), view in zip(numbered, views, strict=True)
-        ]
+        if data and not data.endswith(b"\n"):
+            data += b"\n"  # the stream's last line; a chunk ends it with one
+        ends = line_ends(data)
+        starts = [0, *ends[:-1]]  # where each line starts: "{" if it is not blank
+        if len(views) == len(ends) and all(map(data.startswith, repeat(b"{"), starts)):
+            return Run(first_line, data, ends, *self._ids_and_groups(views))
+        return self._one_by_one(data, first_line)  # blank lines, or two on one
+
+    def _ids_and_groups(
+        self, views: list[_View]
+    ) -> tuple[list[str], list[Group | None] | None, Group | None]:
+        """The views' custom_ids, and their groups (None and one group if all same)."""
+        custom_ids = list(map(_CUSTOM_ID, views))
+        if not self._grouped:
+            return custom_ids, None, None
+        urls: list[str] = list(map(_URL, views))
+        models: list[str] = list(map(_MODEL, views))
+        count = len(views)
+        if urls.count(urls[0]) == count and models.count(models[0]) == count:
+            return custom_ids, None, (urls[0], models[0])
+        return custom_ids, list(zip(urls, models, strict=True)), None
 
     def check_line(self, line: bytes, line_no: int) -> Request | Problem:
         """Check one non-blank line (without its ``\\n``)."""

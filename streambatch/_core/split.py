@@ -4,9 +4,13 @@ Pure: stdlib and msgspec only; no asyncio, aiofiles or file access. The edge
 (``_io/split.py``) reads the bytes, performs the writes and checks the id records
 for duplicates; this module decides everything else.
 
-Strategy: each run of lines is checked at once (:class:`RequestChecker`), each good
-line is placed by a :class:`Chunker`, and the lines of one run that go to the same
-chunk are joined into one write. Bad lines are counted, and the first
+Strategy: each run of lines is checked at once (:class:`RequestChecker`). The usual
+run (all good, no blank line, one group) comes back as a :class:`Run` and is placed
+whole: a :class:`Chunker` takes as many of its lines as the group's chunk holds, at
+once, and the run's bytes are written as they are (sliced only where a chunk ends);
+the id records are built in bulk. Any other run is placed line by line, and the
+lines of one run that go to the same chunk are joined into one write, exactly the
+bytes a whole run would give. Bad lines are counted, and the first
 ``max_problems`` kept; good lines keep being placed even after a problem, so that
 every problem in the input (duplicates included) can be reported in one go.
 """
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from operator import sub
 
+from .ids import Ids
 from .lines import Lines, Overlong
 from .pack import Chunker, ChunkLimits, Packer
-from .requests import Group, Problem, Request, RequestChecker, custom_id_in
+from .requests import Group, Problem, Request, RequestChecker, Run, custom_id_in
 
 __all__ = ("Chunk", "Splitter", "Step")
 
@@ -42,13 +48,13 @@ class Step:
         opened: chunks to create, in index order, before writing.
         writes: ``(chunk_index, data)`` to append, in order.
         closed: chunks that will get no more lines.
-        ids: ``(custom_id, line_no, chunk_index, offset)`` of each placed request.
+        ids: the custom_id, line number and place of each placed request.
     """
 
     opened: list[int] = field(default_factory=list)
     writes: list[tuple[int, bytes]] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
-    ids: list[tuple[str, int, int, int]] = field(default_factory=list)
+    ids: list[Ids] = field(default_factory=list)
 
 
 class Splitter:
@@ -69,7 +75,7 @@ class Splitter:
         "_fits",
         "_kept",
         "_max_problems",
-        "_open",
+        "_open_chunks",
         "chunks",
         "n_problems",
         "n_requests",
@@ -82,7 +88,7 @@ class Splitter:
         self._chunker: Chunker[Group | None] = Chunker(limits)
         self._fits = Packer(limits).fits
         self._max_problems = max_problems
-        self._open: dict[Group | None, int] = {}  # group -> its open chunk
+        self._open_chunks: dict[Group | None, int] = {}  # group -> its open chunk
         self.chunks: list[Chunk] = []
         # a max-heap by line number (negated), so the latest kept line goes first
         self._kept: list[tuple[int, int, Problem]] = []
@@ -100,8 +106,12 @@ class Splitter:
             if isinstance(frame, Overlong):
                 reason = f"line of {frame.size:,} bytes is longer than the limit"
                 self.report(Problem(frame.line, custom_id_in(frame.head), reason))
+                continue
+            checked = self._checker.check(frame.data, frame.first_line)
+            if isinstance(checked, Run):
+                self._place_run(checked, step)
             else:
-                self._place(self._checker.check_run(frame.data, frame.first_line), step)
+                self._place(checked, step)
         return step
 
     def report(self, problem: Problem) -> None:
@@ -118,8 +128,39 @@ class Splitter:
         """The kept problems, by line number (then in the order found)."""
         return [p for _, _, p in sorted(self._kept, key=lambda e: (-e[0], e[1]))]
 
+    def _place_run(self, run: Run, step: Step) -> None:
+        """Place a run whole; line by line if it mixes groups or a line is too big."""
+        data, ends = run.data, run.ends
+        if run.groups is not None or not self._fits_each(ends):
+            self._place(list(run.requests()), step)
+            return
+        start = 0
+        while start < len(ends):
+            index, opened, stop = self._chunker.add_run(run.group, ends, start)
+            if opened:
+                self._open(index, run.group, run.first_line + start, step)
+            chunk = self.chunks[index]
+            base = ends[start - 1] if start else 0
+            whole = start == 0 and stop == len(ends)
+            step.writes.append((index, data if whole else data[base : ends[stop - 1]]))
+            lines = range(run.first_line + start, run.first_line + stop)
+            offsets = [base, *ends[start : stop - 1]]
+            ids = run.custom_ids if whole else run.custom_ids[start:stop]
+            step.ids.append(Ids(ids, lines, index, offsets, chunk.n_bytes - base))
+            chunk.n_bytes += ends[stop - 1] - base
+            chunk.n_requests += stop - start
+            start = stop
+        self.n_requests += len(ends)
+
+    def _fits_each(self, ends: list[int]) -> bool:
+        """Whether every line of a run fits a chunk (all at once, mostly)."""
+        if self._fits(ends[-1]):
+            return True
+        return self._fits(max(map(sub, ends, [0, *ends[:-1]])))
+
     def _place(self, items: list[Request | Problem], step: Step) -> None:
-        runs: dict[int, list[bytes]] = {}
+        """Place checked lines one by one; report the problems among them."""
+        placed: dict[int, tuple[list[str], list[int], list[int], list[bytes]]] = {}
         for item in items:
             if isinstance(item, Problem):
                 self.report(item)
@@ -130,25 +171,32 @@ class Splitter:
                 self.report(Problem(item.line_no, item.custom_id, reason))
                 continue
             chunk = self._chunk_for(item, size, step)
-            step.ids.append((item.custom_id, item.line_no, chunk.index, chunk.n_bytes))
+            entry = placed.get(chunk.index)
+            if entry is None:
+                entry = placed[chunk.index] = ([], [], [], [])
+            entry[0].append(item.custom_id)
+            entry[1].append(item.line_no)
+            entry[2].append(chunk.n_bytes)
+            entry[3].append(item.line)
             chunk.n_bytes += size
             chunk.n_requests += 1
-            run = runs.get(chunk.index)
-            if run is None:
-                runs[chunk.index] = run = []
-            run.append(item.line)
-        self.n_requests += sum(len(run) for run in runs.values())
-        for index, run in runs.items():
-            run.append(b"")  # so that the join ends with a newline
-            step.writes.append((index, b"\n".join(run)))
+        for index, (custom_ids, line_nos, offsets, lines) in placed.items():
+            step.ids.append(Ids(custom_ids, line_nos, index, offsets))
+            self.n_requests += len(lines)
+            lines.append(b"")  # so that the join ends with a newline
+            step.writes.append((index, b"\n".join(lines)))
 
     def _chunk_for(self, item: Request, size: int, step: Step) -> Chunk:
         index, opened = self._chunker.add(item.group, size)
         if opened:
-            previous = self._open.get(item.group)
-            if previous is not None:
-                step.closed.append(previous)
-            self._open[item.group] = index
-            self.chunks.append(Chunk(index, item.group, item.line_no))
-            step.opened.append(index)
+            self._open(index, item.group, item.line_no, step)
         return self.chunks[index]
+
+    def _open(self, index: int, group: Group | None, line_no: int, step: Step) -> None:
+        """Record that chunk ``index`` opened, closing the group's previous one."""
+        previous = self._open_chunks.get(group)
+        if previous is not None:
+            step.closed.append(previous)
+        self._open_chunks[group] = index
+        self.chunks.append(Chunk(index, group, line_no))
+        step.opened.append(index)

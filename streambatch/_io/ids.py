@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from .._core.ids import BUCKETS, Placed, bucket_records, candidates
+from .._core.ids import BUCKETS, Ids, Placed, bucket_batches, bucket_records, candidates
 
 __all__ = ("IdSpool", "read_custom_id")
 
@@ -66,6 +66,12 @@ class IdSpool:
     def add(self, ids: Iterable[tuple[str, int, int, int]]) -> None:
         """Record ``(custom_id, line_no, chunk_index, offset)`` of placed requests."""
         self._buffered += bucket_records(ids, self._buffers)
+        if self._buffered >= self._limit:
+            self._spill()
+
+    def add_batches(self, batches: Iterable[Ids]) -> None:
+        """Record placed requests given in bulk (see :class:`Ids`)."""
+        self._buffered += bucket_batches(batches, self._buffers)
         if self._buffered >= self._limit:
             self._spill()
 

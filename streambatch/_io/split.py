@@ -19,6 +19,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import aiofiles
 import msgspec
 
 from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
@@ -27,12 +28,12 @@ from .._core.requests import Group, Problem
 from .._core.split import Splitter, Step
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
-from .reader import file_chunks
 
 __all__ = ("ChunkPlan", "SplitPlan", "split_input", "split_requests")
 
 _BOM = b"\xef\xbb\xbf"
 _ENCODE_BYTES = 1024 * 1024  # requests from Python are checked in runs this large
+_READ_BYTES = 1024 * 1024  # per read; the next read is under way meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +103,14 @@ async def split_input(
     """
     job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
     framer = LineFramer(max_line_bytes)
-    async with job:
-        first = True
-        async for block in file_chunks(path):
-            text = block[len(_BOM) :] if first and block.startswith(_BOM) else block
-            first = False
+    async with job, aiofiles.open(path, "rb") as file:
+        block = await file.read(_READ_BYTES)
+        text = block.removeprefix(_BOM)
+        while block:
+            # read ahead; on an error, closing the file waits for this read to end
+            reading = asyncio.ensure_future(file.read(_READ_BYTES))
             await job.feed(framer.feed(text), block)
+            block = text = await reading
         await job.feed(framer.close())
         return await job.finish(os.fspath(path))
 
@@ -225,7 +228,8 @@ class _Job:
         self._ids.__exit__()
         if exc_type is not None:
             for index in range(len(self.splitter.chunks)):
-                _remove(self.path(index))
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self.path(index))
 
     def path(self, index: int) -> str:
         return os.path.join(self._dir, f"chunk-{index:05d}.jsonl")
@@ -233,7 +237,7 @@ class _Job:
     async def feed(self, frames: list[Lines | Overlong], raw: bytes = b"") -> None:
         """Check ``frames``; hash ``raw`` (the input bytes they came from)."""
         step = self.splitter.feed(frames)
-        self._ids.add(step.ids)
+        self._ids.add_batches(step.ids)
         await self._drain()
         work = asyncio.to_thread(self._apply, raw, step)
         self._pending = asyncio.ensure_future(work)
@@ -292,8 +296,3 @@ class _Job:
 
 def _is_chunk(name: str) -> bool:
     return name.startswith("chunk-") and name.endswith(".jsonl")
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)

@@ -11,6 +11,8 @@ import msgspec
 import pytest
 
 from streambatch import ConfigError, InputError
+from streambatch._core.pack import Chunker
+from streambatch._core.split import Splitter
 from streambatch._errors import InvalidInput
 from streambatch._io.ids import IdSpool
 from streambatch._io.split import SplitPlan, split_input, split_requests
@@ -263,3 +265,121 @@ def test_id_spool_finds_duplicates_across_spilled_runs(tmp_path: pathlib.Path) -
     assert found[0] == ("id-0", 501, 1)
     assert all(int(cid[3:]) + 1 == first for cid, _, first in found)
     assert list(tmp_path.iterdir()) == []
+
+
+def prepared(directory: pathlib.Path, data: bytes) -> pathlib.Path:
+    directory.mkdir(exist_ok=True)
+    (directory / "in.jsonl").write_bytes(data)
+    return directory / "in.jsonl"
+
+
+async def split_both_ways(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: pathlib.Path,
+    data: bytes,
+    provider: str,
+    **limits: int,
+) -> tuple[object, object, int]:
+    """Split ``data`` with runs placed whole, then line by line; compare outcomes.
+
+    Returns both outcomes (chunk plans and bytes, or the problems raised) and how
+    many chunk placements the whole-run path made.
+    """
+    source = prepared(tmp_path, data)
+    placed_whole = 0
+    add_run = Chunker.add_run
+
+    def counting(self: Chunker[object], *args: object) -> tuple[int, bool, int]:
+        nonlocal placed_whole
+        placed_whole += 1
+        return add_run(self, *args)  # type: ignore[arg-type]
+
+    async def outcome(name: str) -> object:
+        try:
+            plan = await split_input(source, provider, tmp_path / name, **limits)
+        except InvalidInput as error:
+            return error.total, error.problems
+        chunks = [(c.n_requests, c.n_bytes, c.group, c.first_line) for c in plan.chunks]
+        bodies = [read(c.path) for c in plan.chunks]
+        return plan.input_sha256, plan.n_requests, chunks, bodies
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Chunker, "add_run", counting)
+        fast = await outcome("fast")
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            Splitter,
+            "_place_run",
+            lambda self, run, step: self._place(run.requests(), step),
+        )
+        slow = await outcome("slow")
+    return fast, slow, placed_whole
+
+
+def lines_of(rows: list[dict[str, object]], end: bytes = b"\n") -> bytes:
+    return b"".join(msgspec.json.encode(row) + end for row in rows)
+
+
+async def test_a_run_that_exactly_fills_chunks_is_placed_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    data = lines_of([openai_line(n) for n in range(100, 130)])  # lines of one size
+    size = data.index(b"\n") + 1
+    fast, slow, whole = await split_both_ways(
+        monkeypatch, tmp_path, data, "openai", max_requests=10, max_bytes=10 * size
+    )
+    assert fast == slow and whole == 3
+    assert [c[0] for c in fast[2]] == [10, 10, 10]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("max_bytes", [997, 5_000, 1_000_000])
+async def test_runs_crossing_chunk_limits_match_line_by_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, max_bytes: int
+) -> None:
+    rows = [openai_line(n, pad=n * 37 % 300) for n in range(3000)]
+    data = lines_of(rows)
+    assert len(data) > 1024 * 1024  # several reads, so several runs
+    fast, slow, whole = await split_both_ways(
+        monkeypatch, tmp_path, data, "openai", max_requests=333, max_bytes=max_bytes
+    )
+    assert fast == slow and whole > 1
+
+
+async def test_anthropic_crlf_runs_without_a_last_newline_match(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    data = lines_of([anthropic_line(n, pad=n % 40) for n in range(400)], b"\r\n")
+    fast, slow, whole = await split_both_ways(
+        monkeypatch, tmp_path, data[:-2] + b"\r", "anthropic", max_bytes=9_000
+    )
+    assert fast == slow and whole > 1
+    assert b"\r" not in b"".join(fast[3])  # type: ignore[index]
+
+
+async def test_blank_lines_and_mixed_groups_match(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    models = ["a", "a", "b", "a", "c"]
+    rows = lines_of([openai_line(n, model=models[n % 5]) for n in range(500)])
+    mixed = rows.replace(b"\n", b"\n\n", 3).replace(b"\n", b"\n \t\n", 2)
+    one = lines_of([openai_line(n) for n in range(600)])
+    blank = one[:5000] + b"\n   \n" + one[5000:]
+    for data in (rows, mixed, blank):
+        fast, slow, _ = await split_both_ways(
+            monkeypatch, tmp_path / str(len(data)), data, "openai", max_requests=70
+        )
+        assert fast == slow
+
+
+async def test_duplicates_found_by_whole_runs_match(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    rows = [openai_line(n, pad=200) for n in range(5000)]
+    rows[4000] = openai_line(17, pad=200)
+    rows[4999] = openai_line(3999, pad=200)
+    fast, slow, whole = await split_both_ways(
+        monkeypatch, tmp_path, lines_of(rows), "openai", max_requests=1000
+    )
+    assert fast == slow and whole > 1
+    found = [p[:2] for p in fast[1]]  # type: ignore[index]
+    assert found == [(4001, "req-17"), (5000, "req-3999")]

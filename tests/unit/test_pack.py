@@ -84,3 +84,36 @@ def test_overrides_may_only_lower_the_limits() -> None:
         limits_for("anthropic", max_bytes=15)
     with pytest.raises(ConfigError):
         limits_for("nobody")
+
+
+@given(st.integers(1, 300), st.integers(1, 8), st.integers(0, 20), st.data())
+def test_a_run_placed_at_once_takes_the_chunks_of_line_by_line(
+    max_bytes: int, max_requests: int, frame: int, data: st.DataObject
+) -> None:
+    limits = ChunkLimits(max_requests, max_bytes + frame, frame)
+    runs = data.draw(st.lists(st.lists(st.integers(1, max_bytes), min_size=1)))
+    one, whole = Packer(limits), Packer(limits)
+    for sizes in runs:
+        expected = [one.add(size) for size in sizes]
+        ends = list(itertools.accumulate(sizes))
+        got: list[bool] = []
+        start = 0
+        while start < len(ends):
+            stop, opens = whole.add_run(ends, start)
+            assert stop > start
+            got += [opens] + [False] * (stop - start - 1)
+            start = stop
+        assert got == expected
+
+
+def test_chunker_places_a_run_where_its_lines_would_go() -> None:
+    one: Chunker[str] = Chunker(ChunkLimits(3, 100))
+    whole: Chunker[str] = Chunker(ChunkLimits(3, 100))
+    sizes = [40, 40, 30, 10, 60, 5]
+    expected = [one.add("g", size) for size in sizes]
+    ends = list(itertools.accumulate(sizes))
+    assert whole.add_run("g", ends, 0) == (0, True, 2)  # 40 + 40 + 30 > 100
+    assert whole.add_run("g", ends, 2) == (1, True, 5)  # three requests at most
+    assert whole.add_run("g", ends, 5) == (2, True, 6)
+    assert [index for index, _ in expected] == [0, 0, 1, 1, 1, 2]
+    assert whole.count == one.count == 3

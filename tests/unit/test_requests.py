@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from streambatch import ConfigError
-from streambatch._core.requests import Problem, Request, RequestChecker
+from streambatch._core.requests import Problem, Request, RequestChecker, Run
 
 
 def openai(custom_id: object = "r-1", **fields: object) -> bytes:
@@ -113,3 +113,46 @@ def test_a_bad_line_in_a_run_costs_only_itself() -> None:
 def test_an_unknown_provider_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         RequestChecker("gemini")
+
+
+def test_a_clean_run_comes_back_whole_with_its_bytes_ends_and_ids() -> None:
+    lines = [openai("a"), openai("b"), openai("c")]
+    data = b"\r\n".join(lines)  # CRLF, and no newline after the last line
+    run = RequestChecker("openai").check(data, 5)
+    assert isinstance(run, Run)
+    assert run.data == b"".join(line + b"\n" for line in lines)
+    assert run.ends == [len(run.data) * k // 3 for k in (1, 2, 3)]
+    assert (run.custom_ids, run.groups) == (["a", "b", "c"], None)
+    assert run.group == ("/v1/chat/completions", "gpt-4o-mini")
+    assert run.requests() == RequestChecker("openai").check_run(data, 5)
+
+
+def test_a_run_of_mixed_groups_keeps_each_lines_group() -> None:
+    lines = [openai("a"), openai("b", url="/v1/embeddings"), openai("c")]
+    run = RequestChecker("azure").check(b"\n".join(lines), 1)
+    assert isinstance(run, Run)
+    assert run.groups == [
+        ("/v1/chat/completions", "gpt-4o-mini"),
+        ("/v1/embeddings", "gpt-4o-mini"),
+        ("/v1/chat/completions", "gpt-4o-mini"),
+    ]
+    assert [r.group for r in run.requests()] == run.groups
+
+
+@pytest.mark.parametrize("gap", [b"\n", b"  \n", b"\t\r\n"])
+def test_blank_lines_or_a_leading_space_take_the_line_by_line_path(gap: bytes) -> None:
+    data = anthropic("a") + b"\n" + gap + b" " + anthropic("b") + b"\n"
+    got = RequestChecker("anthropic").check(data, 1)
+    assert got == [
+        Request(1, "a", None, anthropic("a")),
+        Request(3, "b", None, b" " + anthropic("b")),
+    ]
+
+
+def test_two_values_on_one_line_are_a_problem_even_beside_a_blank_line() -> None:
+    data = anthropic("a") + b" " + anthropic("b") + b"\n\n" + anthropic("c") + b"\n"
+    got = RequestChecker("anthropic").check_run(data, 1)
+    assert [type(x).__name__ for x in got] == ["Problem", "Request"]
+    assert isinstance(got[0], Problem) and got[0].line_no == 1
+    assert "not valid JSON" in got[0].reason
+    assert got[1] == Request(3, "c", None, anthropic("c"))
