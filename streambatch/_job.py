@@ -118,9 +118,9 @@ class Job:
         """Batches per state and requests done, from the last poll."""
         return progress_of(self.manifest)
 
-    def save(self) -> None:
-        """Write the manifest (atomically)."""
-        self.dir.save(self.manifest)
+    def save(self, *, durable: bool = True) -> None:
+        """Write the manifest (atomically; ``durable``: flushed to the disk too)."""
+        self.dir.save(self.manifest, durable=durable)
 
     @classmethod
     async def create(
@@ -194,7 +194,9 @@ class Job:
             record.file_id = await self.transport.drive(
                 self.api.upload(self._ref(chunk, record))
             )
-            self.save()
+            # Not flushed on its own: the intent, next, is. Lost, it costs a
+            # second upload of the chunk, never a second batch.
+            self.save(durable=False)
             log.info("chunk %d uploaded as %s", chunk.index, record.file_id)
         async with creating:
             await self._create(chunk, record)

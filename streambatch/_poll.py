@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ async def poll_all(
 ) -> Progress:
     """Poll every created, unfinished batch of ``job`` until all have ended."""
     gate = asyncio.Semaphore(concurrency)
+    saved = _Saver(job)
 
     async def watch(record: BatchRecord) -> None:
         attempt = 0
@@ -59,18 +61,49 @@ async def poll_all(
                 attempt += 1
                 continue
             if apply_status(record, status):
-                job.save()
+                saved.changed(ended=record.state in TERMINAL)
                 if on_progress is not None:
                     on_progress(job.progress())
             if record.state not in TERMINAL:
                 await sleep(policy.delay(attempt, rng))
                 attempt += 1
 
-    async with task_group() as group:
-        for _, record in job.attempts():
-            if record.batch_id is not None:
-                group.create_task(watch(record))
+    try:
+        async with task_group() as group:
+            for _, record in job.attempts():
+                if record.batch_id is not None:
+                    group.create_task(watch(record))
+    finally:
+        saved.flush()
     return job.progress()
+
+
+class _Saver:
+    """Write polled progress to the manifest at most every ``interval`` seconds,
+    and at once when a batch ends.
+
+    None of it is flushed to the disk (fsync) but the last write: after a crash,
+    progress is had again by polling.
+    """
+
+    def __init__(self, job: Job, interval: float = 1.0) -> None:
+        self._job = job
+        self._interval = interval
+        self._last = time.monotonic()
+        self._dirty = False
+
+    def changed(self, *, ended: bool) -> None:
+        self._dirty = True
+        if ended or time.monotonic() - self._last >= self._interval:
+            self._write(durable=False)
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._write(durable=True)
+
+    def _write(self, *, durable: bool) -> None:
+        self._job.save(durable=durable)
+        self._dirty, self._last = False, time.monotonic()
 
 
 def apply_status(record: BatchRecord, status: BatchStatus) -> bool:

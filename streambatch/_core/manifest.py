@@ -100,8 +100,9 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def encode_manifest(manifest: Manifest) -> bytes:
-    """The manifest as indented JSON (it is read by people, too)."""
-    return msgspec.json.format(_ENCODER.encode(manifest), indent=1) + b"\n"
+    """The manifest as compact JSON (a job of thousands of batches rewrites it
+    often; ``streambatch status --json`` or ``python -m json.tool`` shows it)."""
+    return _ENCODER.encode(manifest) + b"\n"
 
 
 def decode_manifest(data: bytes, source: str) -> Manifest:

@@ -92,21 +92,26 @@ class JobDir:
             return None
         return decode_manifest(data, str(path))
 
-    def save(self, manifest: Manifest) -> None:
+    def save(self, manifest: Manifest, *, durable: bool = True) -> None:
         """Write the manifest atomically: a reader sees the old or the new, whole.
 
-        Synchronous on purpose: the manifest is small, and a state change must be
-        on disk before the next step starts.
+        Synchronous on purpose: a state change must be on disk before the next
+        step starts. ``durable`` also flushes it to the disk (fsync), so that it
+        survives the machine crashing, not only the process; progress that can be
+        had again by polling need not be.
         """
         final = self.path / MANIFEST
         temp = self.path / (MANIFEST + ".tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, encode_manifest(manifest))
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, final)
+        if not durable:
+            return
         dir_fd = os.open(self.path, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
