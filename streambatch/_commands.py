@@ -7,6 +7,7 @@ raised and mapped to exit codes by ``cli.main``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 import time
@@ -139,7 +140,16 @@ async def wait(args: argparse.Namespace) -> int:
     provider, base_url = _manifest_provider(args.job_dir)
     async with _client(args, provider, base_url) as client:
         with client.open_job(args.job_dir) as job:
-            await _wait(args, job)
+            try:
+                async with asyncio.timeout(args.timeout):
+                    await _wait(args, job)
+            except TimeoutError:
+                print(
+                    f"streambatch: still running after {args.timeout:g}s: "
+                    f"{describe(job.progress())}; run wait again to go on",
+                    file=sys.stderr,
+                )
+                return 1
             _say(args, describe(job.progress()))
     return 0
 

@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         if name == "status":
             sub.add_argument("--json", action="store_true", help="print JSON")
+        if name == "wait":
+            sub.add_argument(
+                "--timeout",
+                type=float,
+                metavar="SECONDS",
+                help="give up waiting after SECONDS (exit 1; the job goes on)",
+            )
         if name == "results":
             _results_options(sub)
         if name == "retry":

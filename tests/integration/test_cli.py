@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from streambatch.cli import main
-from streambatch.testing import Emulator, EmulatorConfig, Faults
+from streambatch.testing import Emulator, EmulatorConfig, Faults, Timings
 from streambatch.testing.sample import write_sample
 
 POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
@@ -223,3 +223,26 @@ async def test_retry_then_results_gives_the_latest_attempt(
     assert len(rows) == 120
     assert {r["status"] for r in rows.values()} == {"succeeded"}
     assert {c for c, r in rows.items() if r["attempt"] == 2} == expired
+
+
+async def test_wait_timeout_exits_1_and_the_job_goes_on(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = EmulatorConfig(timings=Timings.realistic(speed=1.0))
+    async with Emulator(config) as emulator:
+        write_sample(str(tmp_path / "in.jsonl"), "openai", 5)
+        job = str(tmp_path / "job")
+        submit = [
+            "submit",
+            str(tmp_path / "in.jsonl"),
+            "--provider",
+            "openai",
+            "--job-dir",
+            job,
+            "--base-url",
+            emulator.openai_base_url,
+        ]
+        assert await asyncio.to_thread(main, submit) == 0
+        code = await asyncio.to_thread(main, ["wait", job, "--timeout", "0.3", *POLL])
+    assert code == 1
+    assert "still running after 0.3s" in capsys.readouterr().err
