@@ -18,9 +18,9 @@ import msgspec
 from ._client import Client
 from ._core.policy import PollPolicy
 from ._errors import ConfigError
-from ._io.jobdir import JobDir
+from ._io.jobdir import read_manifest
 from ._job import Job
-from ._progress import describe
+from ._progress import describe, progress_of
 from ._view import ProgressView
 
 __all__ = ("cancel", "results", "retry", "run", "status", "submit", "wait")
@@ -58,11 +58,13 @@ async def _client(
         yield client
 
 
-def _manifest_provider(job_dir: str) -> tuple[str, str]:
-    with JobDir.open(job_dir, create=False) as directory:
-        manifest = directory.load()
-    assert manifest is not None  # JobDir.open checked the manifest exists
-    return manifest.provider, manifest.base_url
+@contextlib.asynccontextmanager
+async def _existing_job(args: argparse.Namespace) -> AsyncIterator[Job]:
+    """The job in ``args.job_dir``, with a client for its provider and base URL."""
+    manifest = read_manifest(args.job_dir)
+    async with _client(args, manifest.provider, manifest.base_url) as client:
+        with client.open_job(args.job_dir) as job:
+            yield job
 
 
 def _poll(args: argparse.Namespace) -> PollPolicy:
@@ -137,38 +139,30 @@ async def submit(args: argparse.Namespace) -> int:
 
 async def wait(args: argparse.Namespace) -> int:
     """``wait``: poll until every batch of the job has ended."""
-    provider, base_url = _manifest_provider(args.job_dir)
-    async with _client(args, provider, base_url) as client:
-        with client.open_job(args.job_dir) as job:
-            try:
-                async with asyncio.timeout(args.timeout):
-                    await _wait(args, job)
-            except TimeoutError:
-                print(
-                    f"streambatch: still running after {args.timeout:g}s: "
-                    f"{describe(job.progress())}; run wait again to go on",
-                    file=sys.stderr,
-                )
-                return 1
-            _say(args, describe(job.progress()))
+    async with _existing_job(args) as job:
+        try:
+            async with asyncio.timeout(args.timeout):
+                await _wait(args, job)
+        except TimeoutError:
+            print(
+                f"streambatch: still running after {args.timeout:g}s: "
+                f"{describe(job.progress())}; run wait again to go on",
+                file=sys.stderr,
+            )
+            return 1
+        _say(args, describe(job.progress()))
     return 0
 
 
 async def results(args: argparse.Namespace) -> int:
     """``results``: download what is missing, then write one record per request."""
-    provider, base_url = _manifest_provider(args.job_dir)
-    async with _client(args, provider, base_url) as client:
-        with client.open_job(args.job_dir) as job:
-            return await _write(args, job, time.monotonic())
+    async with _existing_job(args) as job:
+        return await _write(args, job, time.monotonic())
 
 
 async def status(args: argparse.Namespace) -> int:
-    """``status``: what the job directory records (no network)."""
-    with JobDir.open(args.job_dir, create=False) as directory:
-        manifest = directory.load()
-    assert manifest is not None
-    from ._progress import progress_of
-
+    """``status``: what the job directory records (no network, no lock)."""
+    manifest = read_manifest(args.job_dir)
     progress = progress_of(manifest)
     if args.json:
         document = {
@@ -197,25 +191,21 @@ async def status(args: argparse.Namespace) -> int:
 
 async def cancel(args: argparse.Namespace) -> int:
     """``cancel``: cancel every batch of the job that has not ended."""
-    provider, base_url = _manifest_provider(args.job_dir)
-    async with _client(args, provider, base_url) as client:
-        with client.open_job(args.job_dir) as job:
-            statuses = await job.cancel()
+    async with _existing_job(args) as job:
+        statuses = await job.cancel()
     print(f"cancel requested for {len(statuses)} batches")
     return 0
 
 
 async def retry(args: argparse.Namespace) -> int:
     """``retry``: resubmit the failed requests as new batches; wait if asked."""
-    provider, base_url = _manifest_provider(args.job_dir)
-    async with _client(args, provider, base_url) as client:
-        with client.open_job(args.job_dir) as job:
+    async with _existing_job(args) as job:
+        await job.download()
+        count = await job.retry_failed(
+            all_failures=args.all, max_attempts=args.max_attempts
+        )
+        _say(args, f"streambatch: {count} requests resubmitted")
+        if count and args.wait:
+            await _wait(args, job)
             await job.download()
-            count = await job.retry_failed(
-                all_failures=args.all, max_attempts=args.max_attempts
-            )
-            _say(args, f"streambatch: {count} requests resubmitted")
-            if count and args.wait:
-                await _wait(args, job)
-                await job.download()
     return 0

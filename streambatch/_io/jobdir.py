@@ -23,7 +23,7 @@ import aiofiles
 from .._core.manifest import Manifest, decode_manifest, encode_manifest
 from .._errors import JobError
 
-__all__ = ("JobDir", "sha256_file")
+__all__ = ("JobDir", "read_manifest", "sha256_file")
 
 MANIFEST = "manifest.json"
 # What a job directory holds before its first manifest (a split cut short).
@@ -130,6 +130,23 @@ class JobDir:
 def _unstarted(root: Path) -> bool:
     """Whether ``root`` is an empty directory or a job's that never got a manifest."""
     return root.is_dir() and all(p.name in _BEFORE_MANIFEST for p in root.iterdir())
+
+
+def read_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Read a job directory's manifest without locking it (another process may
+    be working on the job; the manifest is replaced atomically, so it is whole).
+
+    Raises:
+        JobError: ``path`` is not a job directory.
+    """
+    source = Path(path) / MANIFEST
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise JobError(f"{path}: not a job directory (no {MANIFEST})") from None
+    except OSError as exc:
+        raise JobError(f"{path}: cannot read the job: {exc}") from exc
+    return decode_manifest(data, str(source))
 
 
 async def sha256_file(path: str | os.PathLike[str]) -> str:

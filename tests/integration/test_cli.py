@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import streambatch as sb
 from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Faults, Timings
 from streambatch.testing.sample import write_sample
@@ -246,3 +247,19 @@ async def test_wait_timeout_exits_1_and_the_job_goes_on(
         code = await asyncio.to_thread(main, ["wait", job, "--timeout", "0.3", *POLL])
     assert code == 1
     assert "still running after 0.3s" in capsys.readouterr().err
+
+
+async def test_status_works_while_another_process_holds_the_job(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Emulator() as emulator:
+        write_sample(str(tmp_path / "in.jsonl"), "openai", 5)
+        client = sb.Client("openai", base_url=emulator.openai_base_url)
+        async with client:
+            with await client.submit(tmp_path / "in.jsonl", job_dir=tmp_path / "job"):
+                status = ["status", str(tmp_path / "job")]
+                assert await asyncio.to_thread(main, status) == 0
+                assert "0/5 requests done" in capsys.readouterr().out
+                wait = ["wait", str(tmp_path / "job")]
+                assert await asyncio.to_thread(main, wait) == 1
+                assert "job is locked" in capsys.readouterr().err
