@@ -90,7 +90,7 @@ def _status_of(record: BatchRecord) -> BatchStatus:
     )
 
 
-class _Id(msgspec.Struct):
+class _Id(msgspec.Struct, gc=False):
     custom_id: str
 
 
@@ -102,14 +102,14 @@ def decode_id(line: bytes) -> str:
     return _ID.decode(line).custom_id
 
 
-async def request_ids(job: Job, path: str) -> AsyncIterator[str]:
-    """The custom_ids of a requests file of the job (a chunk or a retry), in order."""
+async def request_ids(job: Job, path: str) -> AsyncIterator[list[str]]:
+    """The custom_ids of a requests file of the job (a chunk or a retry), in
+    order, a list per block read."""
     framer = LineFramer()
     async for block in file_chunks(job.dir.chunk_path(path)):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
-                for item in _ID.decode_lines(frame.data):
-                    yield item.custom_id
+                yield [item.custom_id for item in _ID.decode_lines(frame.data)]
 
 
 async def iter_results(
@@ -141,7 +141,9 @@ async def result_batches(
     block read: the records pass through no per-record generator on the way."""
     done: set[str] = set()
     for record in reversed(chunk.batches):
-        held = {cid async for cid in request_ids(job, chunk.path_of(record))}
+        held = {
+            cid async for ids in request_ids(job, chunk.path_of(record)) for cid in ids
+        }
         attempt = _Attempt(record, held, done)
         for kind in record.downloads:
             path = job.dir.download_path(record.batch_id or "", kind)
@@ -164,7 +166,8 @@ async def result_batches(
             done |= missing
             yield [
                 _missing(cid, record)
-                async for cid in request_ids(job, chunk.path_of(record))
+                async for ids in request_ids(job, chunk.path_of(record))
+                for cid in ids
                 if cid in missing
             ]
 
