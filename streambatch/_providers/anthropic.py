@@ -26,11 +26,6 @@ __all__ = ("AnthropicCodec",)
 _NULL = msgspec.Raw(b"null")
 
 
-class _Usage(msgspec.Struct, gc=False):
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
 class _Block(msgspec.Struct, gc=False):
     type: str = ""
     text: str | None = None
@@ -39,7 +34,7 @@ class _Block(msgspec.Struct, gc=False):
 
 class _Message(msgspec.Struct, gc=False):
     content: tuple[_Block, ...] = ()
-    usage: _Usage | None = None
+    usage: Usage | None = None  # Anthropic's names are ours: decoded straight in
     stop_reason: str | None = None
 
 
@@ -90,7 +85,10 @@ _RAW_OUTCOME = msgspec.json.Decoder(_RawOutcome)
 
 
 def _text(message: _Message) -> str | None:
-    texts = [block.text for block in message.content if block.text is not None]
+    content = message.content
+    if len(content) == 1 and content[0].text is not None:  # the usual reply
+        return content[0].text
+    texts = [block.text for block in content if block.text is not None]
     if texts:
         return "".join(texts)
     for block in message.content:
@@ -131,27 +129,23 @@ class AnthropicCodec(ResultCodec):
     ) -> Result:
         match result:
             case _Succeeded(message=message):
-                usage = message.usage
-                normal = (
-                    Usage(
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                    )
-                    if usage is not None
-                    else None
-                )
-                if message.stop_reason == "refusal":
-                    return self.make(
-                        custom_id,
-                        "errored",
-                        usage=normal,
-                        error=ResultError(
-                            type="refusal",
-                            message=_text(message) or "the model refused to answer",
-                        ),
+                if message.stop_reason != "refusal":  # the hot path: no extra call
+                    return Result(
+                        custom_id=custom_id,
+                        status="succeeded",
+                        text=_text(message),
+                        usage=message.usage,
+                        batch_id=self._batch_id,
+                        attempt=self._attempt,
                     )
                 return self.make(
-                    custom_id, "succeeded", text=_text(message), usage=normal
+                    custom_id,
+                    "errored",
+                    usage=message.usage,
+                    error=ResultError(
+                        type="refusal",
+                        message=_text(message) or "the model refused to answer",
+                    ),
                 )
             case _Errored(error=envelope):
                 inner = envelope.error if envelope is not None else None
