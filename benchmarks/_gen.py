@@ -175,7 +175,9 @@ class _Rng(random.Random):
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
-        self.pool = [_text(self, self.randint(50, 2000)) for _ in range(_POOL_SIZE)]
+        self.pool = [
+            words_text(self, self.randint(50, 2000)) for _ in range(_POOL_SIZE)
+        ]
 
     def token(self, n: int) -> str:
         """``n`` letters and digits, like provider ids."""
@@ -193,11 +195,14 @@ class _Rng(random.Random):
         return text[cut:] + text[:cut]
 
 
-def _text(rng: random.Random, length: int) -> str:
+def words_text(
+    rng: random.Random, length: int, vocabulary: tuple[str, ...] = _WORDS
+) -> str:
+    """About ``length`` characters of random words from ``vocabulary``."""
     words: list[str] = []
     total = 0
     while total < length:
-        word = rng.choice(_WORDS)
+        word = rng.choice(vocabulary)
         words.append(word)
         total += len(word) + 1
     return " ".join(words)[:length]

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 import random
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from benchmarks._gen import parse_size, words_text
 
 __all__ = ("DEFAULT_SEED", "ensure_input", "format_size", "iter_requests", "parse_size")
 
@@ -32,8 +33,6 @@ FORMAT_VERSION = 1
 
 _FLUSH_BYTES = 1 << 20
 _POOL_SIZE = 256
-_SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*$")
-_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 _WORDS = (
     "the", "batch", "summarise", "résumé", "naïve", "café", "Straße", "über",
     "日本語", "中文", "Привет", "العربية", "🙂", "🚀", "—", "“quoted”", '"double"',
@@ -60,15 +59,6 @@ _SCHEMA = {
         },
     },
 }
-
-
-def parse_size(text: str) -> int:
-    """Parse ``"500MB"``, ``"1GB"``, ``"20KB"`` or ``"1234"`` (decimal units)."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise ValueError(f"not a size: {text!r} (use e.g. 50MB, 1GB)")
-    number, unit = match.groups()
-    return int(float(number) * _UNITS[unit.upper()])
 
 
 def format_size(size: int) -> str:
@@ -108,7 +98,7 @@ def ensure_input(
 def iter_requests(seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
     """Yield request lines (as dicts) forever, deterministically for ``seed``."""
     rng = random.Random(seed)
-    pool = [_text(rng, rng.randint(100, 2000)) for _ in range(_POOL_SIZE)]
+    pool = [words_text(rng, rng.randint(100, 2000), _WORDS) for _ in range(_POOL_SIZE)]
     number = 0
     while True:
         number += 1
@@ -140,13 +130,3 @@ def _rotated(rng: random.Random, pool: list[str]) -> str:
     text = rng.choice(pool)
     cut = rng.randrange(len(text))
     return text[cut:] + text[:cut]
-
-
-def _text(rng: random.Random, length: int) -> str:
-    words: list[str] = []
-    total = 0
-    while total < length:
-        word = rng.choice(_WORDS)
-        words.append(word)
-        total += len(word) + 1
-    return " ".join(words)[:length]
