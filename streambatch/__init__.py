@@ -6,7 +6,9 @@ the outputs line by line into typed records in bounded memory.
 
 from __future__ import annotations
 
-from ._client import Client as Client
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._core.parse import ResultParser as ResultParser
 from ._core.policy import PollPolicy as PollPolicy, RetryPolicy as RetryPolicy
 from ._errors import (
@@ -28,8 +30,7 @@ from ._errors import (
     TransportError as TransportError,
     TransportTimeout as TransportTimeout,
 )
-from ._io.reader import open_results as open_results
-from ._job import Job as Job
+from ._io.reader import open_results as open_results, read_results as read_results
 from ._models import (
     Result as Result,
     ResultError as ResultError,
@@ -37,7 +38,15 @@ from ._models import (
     Usage as Usage,
 )
 from ._progress import Progress as Progress
-from ._sync import read_results as read_results, run_job as run_job
+
+if TYPE_CHECKING:
+    from ._client import Client as Client
+    from ._job import Job as Job
+    from ._sync import run_job as run_job
+
+# The job machinery pulls in aiohttp; parsing alone does not need it. These names
+# are imported on first use, so `import streambatch` stays light.
+_LAZY = {"Client": "._client", "Job": "._job", "run_job": "._sync"}
 
 __version__ = "0.1.0"
 
@@ -73,3 +82,16 @@ __all__ = (
     "read_results",
     "run_job",
 )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streambatch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

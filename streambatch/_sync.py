@@ -2,25 +2,22 @@
 
 ``run_job`` blocks until a whole job is done; inside a running event loop (a
 Jupyter notebook) it runs the job on its own loop in a worker thread.
-``read_results`` parses a provider's output file with no event loop at all.
+(``read_results``, in ``_io.reader``, parses a file with no event loop at all.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 from ._client import Client
-from ._core.lines import DEFAULT_MAX_LINE_BYTES
-from ._core.parse import ResultParser
 from ._core.policy import PollPolicy
-from ._models import Result
 from ._progress import Progress
 
-__all__ = ("read_results", "run_job")
+__all__ = ("run_job",)
 
 T = TypeVar("T")
 
@@ -81,30 +78,3 @@ def run_job(
         return dict(counts)
 
     return _block(whole())
-
-
-def read_results(
-    path: str | os.PathLike[str],
-    *,
-    provider: str,
-    schema: Any = None,
-    with_response: bool = False,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    chunk_bytes: int = 1 << 20,
-) -> Iterator[Result]:
-    """Parse a provider's output or error file, synchronously, in bounded memory.
-
-    The same records as :func:`open_results`, with no event loop. The file is
-    closed when the iterator is exhausted or closed.
-    """
-    parser = ResultParser(
-        provider,
-        schema=schema,
-        with_response=with_response,
-        max_line_bytes=max_line_bytes,
-        source=os.fspath(path),
-    )
-    with open(path, "rb") as file:
-        while chunk := file.read(chunk_bytes):
-            yield from parser.feed(chunk)
-    yield from parser.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 
 import streambatch
@@ -10,11 +12,11 @@ import streambatch
 def test_all_is_sorted_and_complete() -> None:
     public = {
         name
-        for name, value in vars(streambatch).items()
+        for name in dir(streambatch)
         if name.isidentifier()
         and not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
-        and name != "annotations"
+        and not isinstance(getattr(streambatch, name), types.ModuleType)
+        and name not in ("annotations", "TYPE_CHECKING", "Any")
     }
     assert isinstance(streambatch.__all__, tuple)
     assert list(streambatch.__all__) == sorted(streambatch.__all__)
@@ -27,3 +29,18 @@ def test_every_public_name_has_a_docstring() -> None:
         if name == "Status":
             continue  # a Literal alias
         assert (obj.__doc__ or "").strip(), name
+
+
+def test_parsing_alone_does_not_import_the_http_client() -> None:
+    code = "import sys, streambatch; streambatch.ResultParser; print('aiohttp' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+    code = (
+        "import sys, streambatch; streambatch.Client; print('aiohttp' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"

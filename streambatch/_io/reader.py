@@ -8,7 +8,7 @@ block, not per line).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ from .._core.lines import DEFAULT_MAX_LINE_BYTES
 from .._core.parse import ResultParser
 from .._models import Result
 
-__all__ = ("CHUNK_BYTES", "file_chunks", "open_results", "parse_chunks")
+__all__ = ("CHUNK_BYTES", "file_chunks", "open_results", "parse_chunks", "read_results")
 
 CHUNK_BYTES = 1024 * 1024
 """How much is read per file read (and per thread hop)."""
@@ -109,3 +109,30 @@ async def open_results(
         await records.aclose()
         if own is not None:
             await own.aclose()
+
+
+def read_results(
+    path: str | os.PathLike[str],
+    *,
+    provider: str,
+    schema: Any = None,
+    with_response: bool = False,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[Result]:
+    """Parse a provider's output or error file, synchronously, in bounded memory.
+
+    The same records as :func:`open_results`, with no event loop. The file is
+    closed when the iterator is exhausted or closed.
+    """
+    parser = ResultParser(
+        provider,
+        schema=schema,
+        with_response=with_response,
+        max_line_bytes=max_line_bytes,
+        source=os.fspath(path),
+    )
+    with open(path, "rb") as file:
+        while chunk := file.read(chunk_bytes):
+            yield from parser.feed(chunk)
+    yield from parser.close()
