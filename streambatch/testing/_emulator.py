@@ -6,6 +6,7 @@ stdlib only (never the rest of streambatch).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import random
@@ -16,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from . import _anthropic, _openai_batches, _openai_files
+from ._batch import advance
 from ._config import EmulatorConfig, Faults
 from ._http import RUNTIME, Runtime
 from ._middleware import middleware
@@ -61,6 +63,7 @@ class Emulator:
         self.config = config or EmulatorConfig()
         self._store: Store | None = None
         self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._url = ""
 
     @property
@@ -109,12 +112,18 @@ class Emulator:
         self._runner = runner
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
+        self._ticker = asyncio.create_task(_tick(self._store))
         host, port = runner.addresses[0][:2]
         shown = host if ":" not in host else f"[{host}]"
         self._url = f"http://{shown}:{port}"
 
     async def aclose(self) -> None:
         """Stop serving, finish background work and remove temporary state."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -133,6 +142,19 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def _tick(store: Store, interval: float = 0.1) -> None:
+    """Move batches along without waiting to be asked.
+
+    As at a real service, a batch's results are written when its time is up,
+    not when a client next happens to poll it.
+    """
+    while True:
+        await asyncio.sleep(interval)
+        for batch in list(store.batches.values()):
+            if batch.generation is None and batch.ended_at is None:
+                advance(batch, store)
 
 
 @contextlib.asynccontextmanager
