@@ -11,11 +11,10 @@ import os
 from types import TracebackType
 
 import aiohttp
-from yarl import URL
 
 from ._core.policy import RetryPolicy
 from ._errors import ConfigError
-from ._io.http import Transport
+from ._io.http import Transport, is_loopback
 from ._io.jobdir import JobDir
 from ._job import Job
 from ._providers.anthropic_api import ANTHROPIC
@@ -27,7 +26,6 @@ __all__ = ("Client",)
 
 _APIS: dict[str, BatchAPI] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 _BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 EMULATOR_KEY = "streambatch-emulator"
 """The key used against a loopback server (the emulator) when none is set."""
 
@@ -45,7 +43,7 @@ def _key(api: BatchAPI, base_url: str, api_key_env: str | None) -> str:
     key = os.environ.get(name, "")
     if key:
         return key
-    if URL(base_url).host in _LOOPBACK:
+    if is_loopback(base_url):
         return EMULATOR_KEY
     raise ConfigError(
         f"no API key: set {name} (or name another variable with --api-key-env)"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import ipaddress
 import logging
 import os
 import random
@@ -46,13 +47,25 @@ from .._errors import (
     TransportTimeout,
 )
 
-__all__ = ("Transport",)
+__all__ = ("RETRYABLE", "Transport", "is_loopback")
 
 T = TypeVar("T")
 log = logging.getLogger("streambatch.http")
 
 RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback(url: str | URL) -> bool:
+    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = URL(url).host if isinstance(url, str) else url.host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 _CHUNK = 1024 * 1024
 
 
@@ -111,7 +124,7 @@ class Transport:
         if (
             auth_headers
             and self._base.scheme == "http"
-            and self._base.host not in _LOOPBACK
+            and not is_loopback(self._base)
             and not allow_insecure
         ):
             raise ConfigError(
@@ -176,7 +189,7 @@ class Transport:
             logger=None,
         )(send)
 
-    def _session_(self) -> aiohttp.ClientSession:
+    def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
             self._session = aiohttp.ClientSession(timeout=timeout)
@@ -197,7 +210,7 @@ class Transport:
         async with contextlib.AsyncExitStack() as resources:
             data, headers = await self._body(request, resources)
             with _mapped():
-                async with self._session_().request(
+                async with self._open_session().request(
                     request.method, url, headers=self._headers | headers, data=data
                 ) as resp:
                     body = await resp.read()
@@ -306,7 +319,7 @@ class Transport:
             headers["Range"] = f"bytes={offset}-"
         url = self.url(request.path).update_query(request.query)
         with _mapped():
-            async with self._session_().request(
+            async with self._open_session().request(
                 request.method, url, headers=headers
             ) as resp:
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
