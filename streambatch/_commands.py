@@ -16,14 +16,17 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from ._client import Client
+from ._core.lines import LineFramer, Lines, Overlong
 from ._core.policy import PollPolicy
+from ._core.pricing import PRICES_AS_OF, Estimate
 from ._errors import ConfigError
 from ._io.jobdir import read_manifest
+from ._io.reader import file_chunks
 from ._job import Job
 from ._progress import describe, progress_of
 from ._view import ProgressView
 
-__all__ = ("cancel", "results", "retry", "run", "status", "submit", "wait")
+__all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -209,3 +212,40 @@ async def retry(args: argparse.Namespace) -> int:
             await _wait(args, job)
             await job.download()
     return 0
+
+
+async def estimate(args: argparse.Namespace) -> int:
+    """``estimate``: requests, estimated tokens and batch cost of an input (offline)."""
+    tally = Estimate(args.provider, args.model)
+    framer = LineFramer()
+    async for block in file_chunks(args.input):
+        _count(tally, framer.feed(block))
+    _count(tally, framer.close())
+    cost_in, cost_out, unknown = tally.cost()
+    print(
+        f"requests: {tally.requests:,}"
+        + (
+            f" ({tally.unreadable:,} unreadable lines skipped)"
+            if tally.unreadable
+            else ""
+        )
+    )
+    print(f"input tokens (estimated, ~4 bytes each): {tally.input_tokens:,}")
+    print(
+        f"output tokens at most (max_tokens): {tally.output_cap:,}"
+        + (f"; {tally.uncapped:,} requests set no cap" if tally.uncapped else "")
+    )
+    print(
+        f"batch cost: input ~${cost_in:,.2f}, output at most ${cost_out:,.2f}, total at most ~${cost_in + cost_out:,.2f} (prices as of {PRICES_AS_OF})"
+    )
+    if unknown:
+        print(f"no price known for: {', '.join(unknown)} (not counted; try --model)")
+    return 0
+
+
+def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:
+    for frame in frames:
+        if isinstance(frame, Lines):
+            tally.add(frame.data)
+        else:
+            tally.unreadable += 1

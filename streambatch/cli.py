@@ -175,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
                 help="send a request at most N times in all (default 3)",
             )
 
+    estimate = commands.add_parser(
+        "estimate",
+        help="count requests, tokens and the batch cost of an input (offline)",
+    )
+    estimate.add_argument("input", help="the requests, one JSON object per line")
+    estimate.add_argument("--provider", required=True, choices=["openai", "anthropic"])
+    estimate.add_argument("--model", help="price every request as this model")
+    estimate.set_defaults(handler=_commands.estimate)
+
     emulator = commands.add_parser(
         "emulator", help="serve the built-in provider emulator on loopback"
     )

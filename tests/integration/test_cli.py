@@ -263,3 +263,17 @@ async def test_status_works_while_another_process_holds_the_job(
                 wait = ["wait", str(tmp_path / "job")]
                 assert await asyncio.to_thread(main, wait) == 1
                 assert "job is locked" in capsys.readouterr().err
+
+
+def test_estimate_prints_requests_tokens_and_cost(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "anthropic", 40)
+    assert (
+        main(["estimate", str(tmp_path / "in.jsonl"), "--provider", "anthropic"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "requests: 40\n" in out
+    assert "output tokens at most (max_tokens): 8,000" in out
+    assert "batch cost:" in out
+    assert "no price known" not in out
