@@ -336,9 +336,21 @@ class Transport:
                 ) as file:
                     await file.seek(start)
                     await file.truncate()
-                    async for chunk in resp.content.iter_chunked(_CHUNK):
-                        await file.write(chunk)
-                        progress.written += len(chunk)
+                    # Gather the socket's small pieces: one thread hop per MiB.
+                    pending: list[bytes] = []
+                    size = 0
+                    try:
+                        async for chunk in resp.content.iter_any():
+                            pending.append(chunk)
+                            size += len(chunk)
+                            if size >= _CHUNK:
+                                await file.write(b"".join(pending))
+                                progress.written += size
+                                pending, size = [], 0
+                    finally:  # what arrived before a break is kept, for a resume
+                        if pending:
+                            await file.write(b"".join(pending))
+                            progress.written += size
         if total is not None and progress.written != total:
             raise TransportError(f"body ended at {progress.written} of {total} bytes")
 

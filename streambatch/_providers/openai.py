@@ -179,7 +179,32 @@ class OpenAICodec(ResultCodec):
         response = line.response
         if response is None:
             return self._line_error(line.custom_id, line.error)
-        return self._record(line.custom_id, response.status_code, response.body)
+        body = response.body
+        # The hot path, inlined: a 2xx chat completion whose first choice has text.
+        if type(body) is _Body and body.choices and 200 <= response.status_code < 300:
+            message = body.choices[0].message
+            if (
+                message is not None
+                and message.content is not None
+                and message.refusal is None
+            ):
+                usage = body.usage
+                return Result(
+                    custom_id=line.custom_id,
+                    status="succeeded",
+                    text=message.content,
+                    usage=None
+                    if usage is None
+                    else Usage(
+                        input_tokens=usage.prompt_tokens or usage.input_tokens or 0,
+                        output_tokens=usage.completion_tokens
+                        or usage.output_tokens
+                        or 0,
+                    ),
+                    batch_id=self._batch_id,
+                    attempt=self._attempt,
+                )
+        return self._record(line.custom_id, response.status_code, body)
 
     def _from_raw(self, line: _RawLine) -> Result:
         response = line.response
