@@ -188,19 +188,11 @@ class OpenAICodec(ResultCodec):
                 and message.content is not None
                 and message.refusal is None
             ):
-                usage = body.usage
                 return Result(
                     custom_id=line.custom_id,
                     status="succeeded",
                     text=message.content,
-                    usage=None
-                    if usage is None
-                    else Usage(
-                        input_tokens=usage.prompt_tokens or usage.input_tokens or 0,
-                        output_tokens=usage.completion_tokens
-                        or usage.output_tokens
-                        or 0,
-                    ),
+                    usage=_usage(body.usage),
                     batch_id=self._batch_id,
                     attempt=self._attempt,
                 )
