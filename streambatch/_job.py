@@ -279,7 +279,8 @@ class Job:
             The final progress snapshot.
 
         Transient failures of a poll (network, 429, 5xx) are retried by the
-        transport and then by the next poll; an authentication error ends the wait.
+        transport and then by the next poll; any other error (a 401, a 404 for a
+        batch the provider does not know) ends the wait.
         """
         return await poll_all(
             self,

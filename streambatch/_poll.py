@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ._core.manifest import BatchRecord
 from ._core.policy import PollPolicy
-from ._errors import AuthenticationError, HTTPStatusError, TransportError
+from ._errors import HTTPStatusError, TransportError
+from ._io.http import RETRYABLE
 from ._progress import Progress
 from ._providers.batches import TERMINAL, BatchStatus
 from ._tasks import task_group
@@ -53,8 +54,8 @@ async def poll_all(
                         job.api.retrieve(record.batch_id or "")
                     )
             except (TransportError, HTTPStatusError) as exc:
-                if isinstance(exc, AuthenticationError):
-                    raise
+                if isinstance(exc, HTTPStatusError) and exc.status not in RETRYABLE:
+                    raise  # the batch is gone, or the key is wrong: polling won't help
                 log.warning("poll of %s failed: %s", record.batch_id, exc)
                 floor = getattr(exc, "retry_after", None) or 0.0
                 await sleep(max(policy.delay(attempt, rng), floor))

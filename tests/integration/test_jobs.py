@@ -230,3 +230,20 @@ async def test_requests_can_come_from_python(
             assert again.manifest.job_id == job.manifest.job_id
     check_complete("anthropic", 120, results)
     assert len(emulator.records.batches()) == 3
+
+
+async def test_a_batch_the_provider_does_not_know_ends_the_wait(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A job resumed against another server (its batches gone) fails, not polls forever."""
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 5)
+    async with Emulator() as first, client_for(first, "openai") as client:
+        with await client.submit(tmp_path / "in.jsonl", job_dir=tmp_path / "job"):
+            pass
+    async with Emulator() as second, client_for(second, "openai") as client:
+        with (
+            client.open_job(tmp_path / "job") as job,
+            pytest.raises(sb.HTTPStatusError) as caught,
+        ):
+            await asyncio.wait_for(job.wait(poll=FAST), timeout=20)
+    assert caught.value.status == 404
