@@ -19,7 +19,7 @@ from ._client import Client
 from ._core.lines import LineFramer, Lines, Overlong
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate
-from ._errors import ConfigError
+from ._errors import ConfigError, JobError
 from ._io.jobdir import read_manifest
 from ._io.reader import file_chunks
 from ._job import Job
@@ -44,6 +44,7 @@ async def _client(
     if getattr(args, "emulator", False):
         from .testing import Emulator, EmulatorConfig, Timings
 
+        _check_emulator_job(args.job_dir)
         config = EmulatorConfig(timings=Timings.named(args.emulator_clock))
         async with Emulator(config) as emulator:
             url = (
@@ -68,6 +69,23 @@ async def _existing_job(args: argparse.Namespace) -> AsyncIterator[Job]:
     async with _client(args, manifest.provider, manifest.base_url) as client:
         with client.open_job(args.job_dir) as job:
             yield job
+
+
+def _check_emulator_job(job_dir: str) -> None:
+    """A built-in emulator lives as long as its command: a job it did not finish
+    cannot be resumed against a new one (its batches are gone with it)."""
+    try:
+        manifest = read_manifest(job_dir)
+    except JobError:
+        return  # a new job
+    unfinished = [
+        b for c in manifest.chunks for b in c.batches if b.batch_id and not b.downloaded
+    ]
+    if unfinished:
+        raise ConfigError(
+            f"{job_dir} holds a job the built-in emulator of an earlier run did not "
+            "finish, and that emulator is gone; use a new --job-dir"
+        )
 
 
 def _poll(args: argparse.Namespace) -> PollPolicy:

@@ -277,3 +277,33 @@ def test_estimate_prints_requests_tokens_and_cost(
     assert "output tokens at most (max_tokens): 8,000" in out
     assert "batch cost:" in out
     assert "no price known" not in out
+
+
+def test_an_unfinished_emulator_job_is_not_resumed_against_a_new_emulator(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 5)
+    job = str(tmp_path / "job")
+    new = [
+        "submit",
+        str(tmp_path / "in.jsonl"),
+        "--provider",
+        "openai",
+        "--emulator",
+        "--job-dir",
+        job,
+    ]
+    assert main(new) == 0  # submitted; the emulator went away with the command
+    again = [
+        "run",
+        str(tmp_path / "in.jsonl"),
+        "--provider",
+        "openai",
+        "--emulator",
+        "--job-dir",
+        job,
+        "-o",
+        str(tmp_path / "o.jsonl"),
+    ]
+    assert main(again) == 2
+    assert "use a new --job-dir" in capsys.readouterr().err
