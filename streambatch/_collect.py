@@ -139,12 +139,18 @@ async def result_batches(
 ) -> AsyncIterator[list[Result]]:
     """The results of one chunk's requests (see :func:`iter_results`), a list per
     block read: the records pass through no per-record generator on the way."""
-    done: set[str] = set()
-    for record in reversed(chunk.batches):
+    done: set[str] = set()  # custom_ids given a result by a newer attempt
+    attempts = chunk.batches[::-1]
+    for position, record in enumerate(attempts):
         held = {
             cid async for ids in request_ids(job, chunk.path_of(record)) for cid in ids
         }
-        attempt = _Attempt(record, held, done)
+        older = position + 1 < len(attempts)
+        # Strategy: one set of what this attempt still owes, each id removed as its
+        # line arrives; what is left at the end is missing. The usual job has one
+        # attempt per chunk, and then the set of all ids is used as it is.
+        owed = held - done if done else (set(held) if older else held)
+        attempt = _Attempt(record, owed, done)
         for kind in record.downloads:
             path = job.dir.download_path(record.batch_id or "", kind)
             parser = ResultParser(
@@ -161,43 +167,45 @@ async def result_batches(
             if rows := attempt.fresh(parser.close(), path.name):
                 yield rows
         attempt.check_counts()
-        missing = held - done
-        if missing:
-            done |= missing
+        if owed:
             yield [
                 _missing(cid, record)
                 async for ids in request_ids(job, chunk.path_of(record))
                 for cid in ids
-                if cid in missing
+                if cid in owed
             ]
+        if older:
+            done |= held
 
 
 class _Attempt:
     """Which records of one attempt's files to give, and how many succeeded."""
 
-    __slots__ = ("_done", "_held", "_record", "_seen", "_succeeded")
+    __slots__ = ("_newer", "_owed", "_record", "_succeeded")
 
-    def __init__(self, record: BatchRecord, held: set[str], done: set[str]) -> None:
+    def __init__(self, record: BatchRecord, owed: set[str], newer: set[str]) -> None:
         self._record = record
-        self._held = held
-        self._done = done  # custom_ids given a result already, by any attempt
-        self._seen: set[str] = set()  # custom_ids met in this attempt's files
+        self._owed = owed  # custom_ids of this attempt not yet given a result
+        self._newer = newer  # custom_ids a newer attempt gave a result
         self._succeeded = 0
 
     def fresh(self, records: list[Result], source: str) -> list[Result]:
         """Keep the records of this attempt's own, new custom_ids."""
         rows = []
-        held, seen, done = self._held, self._seen, self._done
+        owed = self._owed
+        succeeded = 0
         for row in records:
-            cid = row.custom_id
-            if cid not in held or cid in seen:
-                log.warning("%s: dropped a result for %r", source, cid)
+            try:
+                owed.remove(row.custom_id)
+            except KeyError:
+                if row.custom_id in self._newer:  # superseded: still this batch's line
+                    succeeded += row.status == "succeeded"
+                else:  # not this attempt's, or a second line for it
+                    log.warning("%s: dropped a result for %r", source, row.custom_id)
                 continue
-            seen.add(cid)
-            self._succeeded += row.status == "succeeded"
-            if cid not in done:
-                done.add(cid)
-                rows.append(row)
+            succeeded += row.status == "succeeded"
+            rows.append(row)
+        self._succeeded += succeeded
         return rows
 
     def check_counts(self) -> None:

@@ -247,3 +247,27 @@ async def test_a_batch_the_provider_does_not_know_ends_the_wait(
         ):
             await asyncio.wait_for(job.wait(poll=FAST), timeout=20)
     assert caught.value.status == 404
+
+
+async def test_repeated_and_unknown_result_lines_are_dropped(
+    emulator: Emulator, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 50)
+    async with client_for(emulator, "openai") as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job"
+        ) as job:
+            await job.wait(poll=FAST)
+            await job.download()
+            (output,) = (tmp_path / "job" / "downloads").glob("*.output.jsonl")
+            first = output.read_bytes().splitlines(keepends=True)[0]
+            stranger = first.replace(b'"custom_id":"', b'"custom_id":"stranger-')
+            with output.open("ab") as file:
+                file.write(first + stranger)
+            results = [r async for r in job.results()]
+    check_complete("openai", 50, results)
+    dropped = [
+        r.getMessage() for r in caplog.records if "dropped a result" in r.getMessage()
+    ]
+    assert len(dropped) == 2
+    assert any("stranger-" in message for message in dropped)
