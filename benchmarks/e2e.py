@@ -21,9 +21,8 @@ Methodology:
    hash and split the input into chunk files), *upload+create* (``job.submit``),
    *wait* (``job.wait`` with ``PollPolicy(--poll-min, --poll-max)``; on the instant
    clock this is mostly the emulator validating and generating results),
-   *collect* = *download* (``job.download``) + *results* (iterate ``job.results()``
-   and write the results file as ``_commands._write`` does: msgspec
-   ``encode_into`` a buffer flushed every MiB through aiofiles). Each phase
+   *collect* = *download* (``job.download``) + *results* (``job.write_results``,
+   what ``streambatch results`` runs: every result, once, to a JSONL file). Each phase
    has wall and CPU seconds (``time.process_time``: all the process's threads,
    so aiofiles' too); the CPU figure is the one a busy shared machine disturbs
    least. The client's peak RSS is its ``VmHWM`` (``ru_maxrss`` survives
@@ -79,26 +78,11 @@ def _hwm_mib() -> float:
 
 
 async def write_results(job: Job, out: Path) -> tuple[int, Counter[str]]:
-    """Write every result as ``_commands._write`` does; return bytes and counts."""
-    import aiofiles
-    import msgspec
+    """Write every result as ``streambatch results`` does; return bytes and counts."""
+    import aiofiles.os
 
-    encoder = msgspec.json.Encoder()
-    counts: Counter[str] = Counter()
-    buffer = bytearray()
-    written = 0
-    async with aiofiles.open(out, "wb") as file:
-        async for record in job.results():
-            counts[record.status] += 1
-            encoder.encode_into(record, buffer, -1)
-            buffer.extend(b"\n")
-            if len(buffer) >= 1 << 20:
-                written += len(buffer)
-                await file.write(bytes(buffer))
-                buffer.clear()
-        written += len(buffer)
-        await file.write(bytes(buffer))
-    return written, counts
+    counts = await job.write_results(out)
+    return (await aiofiles.os.stat(out)).st_size, counts
 
 
 async def drive(config: dict[str, Any]) -> dict[str, Any]:
