@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from benchmarks._gen import parse_size, words_text
+from benchmarks._gen import format_size, parse_size, words_text
 
 __all__ = ("DEFAULT_SEED", "ensure_input", "format_size", "iter_requests", "parse_size")
 
@@ -59,14 +59,6 @@ _SCHEMA = {
         },
     },
 }
-
-
-def format_size(size: int) -> str:
-    """Format a byte count with a decimal unit: ``500000000`` -> ``"500MB"``."""
-    for unit, factor in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if size >= factor:
-            return f"{size / factor:g}{unit}"
-    return f"{size}B"
 
 
 def ensure_input(
