@@ -10,6 +10,7 @@ result. Memory: one chunk's set of custom_ids.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from ._collect import decode_id, result_batches
@@ -81,7 +82,9 @@ async def _copy_lines(job: Job, source: str, target: str, wanted: set[str]) -> i
     """Copy the lines of ``source`` whose custom_id is in ``wanted``; count them."""
     framer = LineFramer()
     count = 0
-    with open(job.dir.chunk_path(target), "wb") as out:  # noqa: ASYNC230  # small writes, local disk
+    path = job.dir.chunk_path(target)
+    # Small writes to a local file; created readable by the owner only.
+    with open(path, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:  # noqa: ASYNC230
         async for block in file_chunks(job.dir.chunk_path(source)):
             for frame in framer.feed(block):
                 if not isinstance(frame, Lines):
