@@ -271,7 +271,7 @@ def downloading(job: Job) -> bool:
     recorded = {(r["batch_id"], kind) for r in job.records() for kind in r["downloads"]}
     for path in (job.dir / "downloads").glob("*.jsonl"):
         batch_id, kind, _ = path.name.split(".")
-        if (batch_id, kind) not in recorded and path.stat().st_size > 0:
+        if (batch_id, kind) not in recorded:  # begun (bytes land a MiB at a time)
             return True
     return False
 
@@ -337,5 +337,5 @@ def test_killed_during_download(tmp_path: pathlib.Path, provider: str) -> None:
             for kind, size in r["downloads"].items()
         }
         for name in cut:
-            assert 0 < partial[name] <= whole[name]
+            assert 0 <= partial[name] <= whole[name]
             assert (job.dir / "downloads" / name).stat().st_size == whole[name]
