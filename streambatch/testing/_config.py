@@ -123,9 +123,9 @@ class Faults:
         chunk_bytes: Size of the pieces every body is written in.
         refuse_range: Ignore Range headers and never advertise them.
         invisible_file_seconds: How long a new file answers 404.
-        lost_response_rate: Fraction of POST requests carried out in full whose
-            answer is then replaced by a 500: the work was done (a batch was
-            created) but the client is not told, as when a response is lost.
+        lost_response_rate: Fraction of batch creates carried out in full whose
+            answer is then replaced by a 500: the batch exists, but the client
+            is not told, as when a response is lost on the way.
     """
 
     seed: int = 0

@@ -109,7 +109,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("emulator error on %s %s", request.method, request.path)
         return await send_error(request, 500, _SERVER_MESSAGES[500])
-    lost = request.method == "POST" and not response.prepared
+    creates = ("/v1/batches", "/v1/messages/batches")
+    lost = (
+        request.method == "POST" and request.path in creates and not response.prepared
+    )
     if lost and state.draw(state.faults.lost_response_rate):
         return await send_error(request, 500, _SERVER_MESSAGES[500])
     return response
