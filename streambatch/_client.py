@@ -14,7 +14,8 @@ import aiohttp
 
 from ._core.policy import RetryPolicy
 from ._errors import ConfigError
-from ._io.http import Transport, is_loopback
+from ._io.failures import is_loopback
+from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._job import Job
 from ._providers.anthropic_api import ANTHROPIC

@@ -22,7 +22,8 @@ from ._collect import download, iter_results, write_results
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy, retry_waits
 from ._errors import HTTPStatusError, JobError, TransportError
-from ._io.http import RETRYABLE, Transport
+from ._io.failures import RETRYABLE
+from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._models import Result
 from ._poll import Sleep, apply_status, poll_all

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ._core.manifest import BatchRecord
 from ._core.policy import PollPolicy
 from ._errors import HTTPStatusError, TransportError
-from ._io.http import RETRYABLE
+from ._io.failures import RETRYABLE
 from ._progress import Progress
 from ._providers.batches import TERMINAL, BatchStatus
 from ._tasks import task_group

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import ipaddress
 import logging
 import os
 import random
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import aiofiles
@@ -37,60 +33,22 @@ from .._core.flow import (
     HttpRequest,
     HttpResponse,
     JsonArrayUpload,
-    status_error,
 )
-from .._core.policy import RetryPolicy, parse_retry_after, retry_waits
+from .._core.policy import RetryPolicy, retry_waits
 from .._errors import (
     ConfigError,
     HTTPStatusError,
     TransportError,
-    TransportTimeout,
 )
+from .bodies import JsonArrayReader, file_size, private
+from .failures import RETRYABLE, is_loopback, mapped, scrubbed, status_error_from
 
-__all__ = ("RETRYABLE", "Transport", "is_loopback")
+__all__ = ("Transport",)
 
 T = TypeVar("T")
 log = logging.getLogger("streambatch.http")
 
-RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-
-
-def is_loopback(url: str | URL) -> bool:
-    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = URL(url).host if isinstance(url, str) else url.host
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 _CHUNK = 1024 * 1024
-
-
-def _status_error(status: int, body: bytes, headers: Mapping[str, str]) -> Exception:
-    return status_error(status, body, parse_retry_after(headers, time.time()))
-
-
-def _scrubbed(body: bytes, secrets: list[bytes]) -> bytes:
-    """``body`` with every secret replaced, lest a server echo a key back."""
-    for secret in secrets:
-        body = body.replace(secret, b"[redacted]")
-    return body
-
-
-@contextlib.contextmanager
-def _mapped() -> Iterator[None]:
-    """Turn aiohttp's and the socket's exceptions into ours."""
-    try:
-        yield
-    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise TransportTimeout(f"timed out: {type(exc).__name__}") from exc
-    except aiohttp.ClientError as exc:
-        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-    except OSError as exc:
-        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class Transport:
@@ -209,7 +167,7 @@ class Transport:
         url = self.url(request.path).update_query(request.query)
         async with contextlib.AsyncExitStack() as resources:
             data, headers = await self._body(request, resources)
-            with _mapped():
+            with mapped():
                 async with self._open_session().request(
                     request.method, url, headers=self._headers | headers, data=data
                 ) as resp:
@@ -217,9 +175,9 @@ class Transport:
         headers = {k.lower(): v for k, v in resp.headers.items()}
         log.debug("%s %s -> %d", request.method, url.path, resp.status)
         if resp.status in RETRYABLE:
-            raise _status_error(resp.status, _scrubbed(body, self._secrets), headers)
+            raise status_error_from(resp.status, scrubbed(body, self._secrets), headers)
         if resp.status >= 400:
-            body = _scrubbed(body, self._secrets)
+            body = scrubbed(body, self._secrets)
         return HttpResponse(status=resp.status, headers=headers, body=body)
 
     async def _body(
@@ -233,9 +191,9 @@ class Transport:
         if upload is None:
             return None, {}
         if isinstance(upload, JsonArrayUpload):
-            size = await _size(upload.path)
+            size = await file_size(upload.path)
             length = len(upload.prefix) + max(size - 1, 0) + len(upload.suffix)
-            stream = await asyncio.to_thread(_JsonArrayReader, upload, size)
+            stream = await asyncio.to_thread(JsonArrayReader, upload, size)
             resources.callback(stream.close)
             headers = {
                 "Content-Type": "application/json",
@@ -318,21 +276,21 @@ class Transport:
         if offset:
             headers["Range"] = f"bytes={offset}-"
         url = self.url(request.path).update_query(request.query)
-        with _mapped():
+        with mapped():
             async with self._open_session().request(
                 request.method, url, headers=headers
             ) as resp:
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if resp.status not in (200, 206):
-                    body = _scrubbed(await resp.read(), self._secrets)
-                    raise _status_error(resp.status, body, resp_headers)
+                    body = scrubbed(await resp.read(), self._secrets)
+                    raise status_error_from(resp.status, body, resp_headers)
                 progress.ranges = resp_headers.get("accept-ranges") == "bytes"
                 start = offset if resp.status == 206 else 0
                 size = resp.content_length
                 total = None if size is None else start + size
                 progress.written = start
                 async with aiofiles.open(
-                    dest, "r+b" if start else "wb", opener=_private
+                    dest, "r+b" if start else "wb", opener=private
                 ) as file:
                     await file.seek(start)
                     await file.truncate()
@@ -363,59 +321,3 @@ class _Progress:
     def __init__(self) -> None:
         self.written = 0
         self.ranges = False
-
-
-def _private(path: str, flags: int) -> int:
-    """Open as ``open()`` would, but create the file readable by the owner only."""
-    return os.open(path, flags, 0o600)
-
-
-async def _size(path: str | os.PathLike[str]) -> int:
-    try:
-        return (await aiofiles.os.stat(path)).st_size
-    except FileNotFoundError:
-        return 0
-
-
-class _JsonArrayReader(io.RawIOBase):
-    """The lines of a JSONL file read as the items of a JSON array.
-
-    ``prefix``, then the file with each newline but the last turned into a comma
-    (every line ends with a newline), then ``suffix``. aiohttp reads it in a
-    worker thread; ``close()`` may come from the event loop at any moment (a
-    cancelled upload), so reads and close share a lock.
-    """
-
-    def __init__(self, upload: JsonArrayUpload, size: int) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._head = upload.prefix
-        self._tail = upload.suffix
-        self._left = max(size - 1, 0)  # the file's bytes but its last newline
-        self._file = open(upload.path, "rb")  # noqa: SIM115  # closed by close()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        with self._lock:
-            if self.closed:
-                raise ValueError("read from a closed upload body")
-            view = memoryview(buffer).cast("B")
-            if self._head:
-                data, self._head = self._head[: len(view)], self._head[len(view) :]
-            elif self._left:
-                data = self._file.read(min(len(view), self._left))
-                if not data:
-                    raise OSError("the chunk file shrank while it was being sent")
-                self._left -= len(data)
-                data = data.replace(b"\n", b",")
-            else:
-                data, self._tail = self._tail[: len(view)], self._tail[len(view) :]
-            view[: len(data)] = data
-            return len(data)
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
-            super().close()

@@ -1,0 +1,63 @@
+"""What went wrong on the wire, in streambatch's own terms.
+
+Which statuses are worth retrying, aiohttp's and the socket's exceptions mapped to
+``TransportError``, error bodies scrubbed of credentials a server might echo, and
+which hosts are this machine (where a key may travel over plain http).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import time
+from collections.abc import Iterator, Mapping
+
+import aiohttp
+from yarl import URL
+
+from .._core.flow import status_error
+from .._core.policy import parse_retry_after
+from .._errors import HTTPStatusError, TransportError, TransportTimeout
+
+__all__ = ("RETRYABLE", "is_loopback", "mapped", "scrubbed", "status_error_from")
+
+
+RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def is_loopback(url: str | URL) -> bool:
+    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = URL(url).host if isinstance(url, str) else url.host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def status_error_from(
+    status: int, body: bytes, headers: Mapping[str, str]
+) -> HTTPStatusError:
+    """The error for a status, with the delay the server asked for."""
+    return status_error(status, body, parse_retry_after(headers, time.time()))
+
+
+def scrubbed(body: bytes, secrets: list[bytes]) -> bytes:
+    """``body`` with every secret replaced, lest a server echo a key back."""
+    for secret in secrets:
+        body = body.replace(secret, b"[redacted]")
+    return body
+
+
+@contextlib.contextmanager
+def mapped() -> Iterator[None]:
+    """Turn aiohttp's and the socket's exceptions into ours."""
+    try:
+        yield
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise TransportTimeout(f"timed out: {type(exc).__name__}") from exc
+    except aiohttp.ClientError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+    except OSError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
