@@ -90,7 +90,7 @@ class _Saver:
     def __init__(self, job: Job, interval: float = 1.0) -> None:
         self._job = job
         self._interval = interval
-        self._last = time.monotonic()
+        self._last = -interval  # the first change is written at once
         self._dirty = False
 
     def changed(self, *, ended: bool) -> None:

@@ -214,14 +214,15 @@ def finish_and_judge(url: str, job: Job) -> None:
 # The steps -----------------------------------------------------------------
 
 
-def test_killed_during_split(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_killed_during_split(tmp_path: pathlib.Path, provider: str) -> None:
     """The input comes through a FIFO: the split blocks half-way, and is killed there.
 
     Then the FIFO is replaced by a file of the same bytes at the same path.
     """
-    job = Job(tmp_path, "openai", 3000, 1000)
+    job = Job(tmp_path, provider, 3000, 1000)
     data = tmp_path / "data.jsonl"
-    write_sample(str(data), "openai", job.count)
+    write_sample(str(data), provider, job.count)
     content = data.read_bytes()
     half = content.index(b"\n", len(content) // 2) + 1
     os.mkfifo(job.input)
@@ -296,9 +297,10 @@ def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
         finish_and_judge(url, job)
 
 
-def test_killed_during_poll(tmp_path: pathlib.Path) -> None:
-    job = Job(tmp_path, "openai", 600, 300)
-    write_sample(str(job.input), "openai", job.count)
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_killed_during_poll(tmp_path: pathlib.Path, provider: str) -> None:
+    job = Job(tmp_path, provider, 600, 300)
+    write_sample(str(job.input), provider, job.count)
     # A batch takes about 0.7 s: validating, in_progress, finalizing, completed.
     clock = ["--clock", "realistic", "--time-scale", "1000"]
     with emulator_process(tmp_path / "emu", *clock) as url:
