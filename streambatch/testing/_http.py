@@ -203,3 +203,14 @@ def abort(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
+
+
+def openai_page(data: list[Any], ids: list[str], more: bool) -> dict[str, Any]:
+    """An OpenAI cursor page: ``{"object": "list", "data", "first_id", ...}``."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": ids[0] if ids else None,
+        "last_id": ids[-1] if ids else None,
+        "has_more": more,
+    }

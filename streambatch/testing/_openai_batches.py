@@ -12,7 +12,7 @@ from aiohttp import web
 from ._batch import TERMINAL, Batch, View, advance
 from ._bodies import OPENAI_ENDPOINTS
 from ._chance import chance, happens
-from ._http import runtime, send_error, send_json
+from ._http import openai_page, runtime, send_error, send_json
 from ._intake import intake_openai
 from ._plan import Plan
 from ._store import Store
@@ -219,16 +219,8 @@ async def listing(request: web.Request) -> web.StreamResponse:
         batches = batches[ids.index(after) + 1 :] if after in ids else []
     page = batches[: int(limit)]
     data = [to_json(b, store) for b in page]
-    return await send_json(
-        request,
-        {
-            "object": "list",
-            "data": data,
-            "first_id": page[0].id if page else None,
-            "last_id": page[-1].id if page else None,
-            "has_more": len(batches) > len(page),
-        },
-    )
+    more = len(batches) > len(page)
+    return await send_json(request, openai_page(data, [b.id for b in page], more))
 
 
 def add_routes(app: web.Application) -> None:

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from aiohttp import BodyPartReader, web
 
-from ._http import abort, runtime, send_error, send_file, send_json
+from ._http import abort, openai_page, runtime, send_error, send_file, send_json
 from ._store import StoredFile
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -180,16 +180,9 @@ async def listing(request: web.Request) -> web.StreamResponse:
     if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
         return await send_error(request, 400, "limit must be between 1 and 10000.")
     page = files[: int(limit)]
-    return await send_json(
-        request,
-        {
-            "object": "list",
-            "data": [f.to_json() for f in page],
-            "first_id": page[0].id if page else None,
-            "last_id": page[-1].id if page else None,
-            "has_more": len(files) > len(page),
-        },
-    )
+    data = [f.to_json() for f in page]
+    more = len(files) > len(page)
+    return await send_json(request, openai_page(data, [f.id for f in page], more))
 
 
 def add_routes(app: web.Application) -> None:
