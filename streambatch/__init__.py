@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core.jobstate import Progress as Progress
 from ._core.parse import ResultParser as ResultParser
 from ._core.policy import PollPolicy as PollPolicy, RetryPolicy as RetryPolicy
 from ._errors import (
@@ -37,7 +38,6 @@ from ._models import (
     Status as Status,
     Usage as Usage,
 )
-from ._progress import Progress as Progress
 
 if TYPE_CHECKING:
     from ._client import Client as Client

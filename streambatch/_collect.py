@@ -1,10 +1,8 @@
-"""Collect a job's results: download every ended batch's files, then read them back
-as exactly one record per input ``custom_id``.
+"""Read a job's downloaded results back as exactly one record per input ``custom_id``.
 
-Downloads go to the job directory first (verified against their length, resumable),
-so reading results again costs no network. Reading is streaming: memory holds one
-chunk's set of custom_ids (at most the provider's requests per batch), never a
-whole file.
+Reading is streaming: memory holds one chunk's set of custom_ids (at most the
+provider's requests per batch), never a whole file. The files were downloaded
+first (``_download``), so reading results again costs no network.
 """
 
 from __future__ import annotations
@@ -14,25 +12,22 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import aiofiles
 import aiofiles.os
 import msgspec
 
+from ._core.jobstate import batch_failed
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._core.parse import ResultParser
 from ._io.reader import file_chunks
+from ._io.store import JobStore
 from ._models import Result, ResultError
-from ._providers.batches import TERMINAL, BatchStatus
-
-if TYPE_CHECKING:
-    from ._job import Job
 
 __all__ = (
     "decode_id",
-    "download",
     "iter_results",
     "request_ids",
     "result_batches",
@@ -40,54 +35,6 @@ __all__ = (
 )
 
 log = logging.getLogger("streambatch.collect")
-
-
-async def download(job: Job) -> int:
-    """Download the files of every ended batch not yet downloaded; return how many.
-
-    Each file is checked against the size the provider gives for it (where it
-    gives one). Once a batch's files are all on disk, its uploaded input file is
-    deleted at the provider, unless the job keeps files.
-    """
-    count = 0
-    for _, record in job.attempts():
-        if record.batch_id is None or record.state not in TERMINAL:
-            continue
-        for item in job.api.downloads(_status_of(record)):
-            if item.kind in record.downloads:
-                continue
-            expected = None
-            if item.file_id is not None:
-                expected = await job.transport.drive(job.api.file_size(item.file_id))
-            path = job.dir.download_path(record.batch_id, item.kind)
-            size = await job.transport.download(item.request, path, expected=expected)
-            record.downloads[item.kind] = size
-            job.save()
-            count += 1
-        if not record.downloaded:
-            record.downloaded = True
-            job.save()
-        await _tidy(job, record)
-    return count
-
-
-async def _tidy(job: Job, record: BatchRecord) -> None:
-    """Delete the batch's uploaded input file, once, unless the job keeps files."""
-    if job.manifest.keep_files or record.file_id is None or record.file_deleted:
-        return
-    await job.transport.drive(job.api.delete_file(record.file_id))
-    record.file_deleted = True
-    job.save()
-
-
-def _status_of(record: BatchRecord) -> BatchStatus:
-    return BatchStatus(
-        id=record.batch_id or "",
-        state="completed",
-        raw_state=str(record.state),
-        output_file_id=record.output_file_id,
-        error_file_id=record.error_file_id,
-    )
 
 
 class _Id(msgspec.Struct, gc=False):
@@ -102,18 +49,18 @@ def decode_id(line: bytes) -> str:
     return _ID.decode(line).custom_id
 
 
-async def request_ids(job: Job, path: str) -> AsyncIterator[list[str]]:
+async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
     """The custom_ids of a requests file of the job (a chunk or a retry), in
     order, a list per block read."""
     framer = LineFramer()
-    async for block in file_chunks(job.dir.chunk_path(path)):
+    async for block in file_chunks(store.dir.chunk_path(path)):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
                 yield [item.custom_id for item in _ID.decode_lines(frame.data)]
 
 
 async def iter_results(
-    job: Job, *, with_response: bool = False, schema: Any = None
+    store: JobStore, *, with_response: bool = False, schema: Any = None
 ) -> AsyncIterator[Result]:
     """Every input request's result, exactly once: its latest attempt's.
 
@@ -126,35 +73,42 @@ async def iter_results(
 
     Memory: two sets of custom_ids the size of one chunk.
     """
-    for chunk in job.manifest.chunks:
+    for chunk in store.manifest.chunks:
         async for rows in result_batches(
-            job, chunk, with_response=with_response, schema=schema
+            store, chunk, with_response=with_response, schema=schema
         ):
             for row in rows:
                 yield row
 
 
 async def result_batches(
-    job: Job, chunk: ChunkRecord, *, with_response: bool = False, schema: Any = None
+    store: JobStore,
+    chunk: ChunkRecord,
+    *,
+    with_response: bool = False,
+    schema: Any = None,
 ) -> AsyncIterator[list[Result]]:
     """The results of one chunk's requests (see :func:`iter_results`), a list per
     block read: the records pass through no per-record generator on the way."""
     done: set[str] = set()  # custom_ids given a result by a newer attempt
     attempts = chunk.batches[::-1]
+    sends = await _sends(store, chunk)
     for position, record in enumerate(attempts):
         held = {
-            cid async for ids in request_ids(job, chunk.path_of(record)) for cid in ids
+            cid
+            async for ids in request_ids(store, chunk.path_of(record))
+            for cid in ids
         }
         older = position + 1 < len(attempts)
         # Strategy: one set of what this attempt still owes, each id removed as its
         # line arrives; what is left at the end is missing. The usual job has one
         # attempt per chunk, and then the set of all ids is used as it is.
         owed = held - done if done else (set(held) if older else held)
-        attempt = _Attempt(record, owed, done)
+        attempt = _Attempt(record, owed, done, sends)
         for kind in record.downloads:
-            path = job.dir.download_path(record.batch_id or "", kind)
+            path = store.dir.download_path(record.batch_id or "", kind)
             parser = ResultParser(
-                job.manifest.provider,
+                store.manifest.provider,
                 with_response=with_response,
                 schema=schema,
                 batch_id=record.batch_id,
@@ -169,8 +123,8 @@ async def result_batches(
         attempt.check_counts()
         if owed:
             yield [
-                _missing(cid, record)
-                async for ids in request_ids(job, chunk.path_of(record))
+                _missing(cid, record, sends)
+                async for ids in request_ids(store, chunk.path_of(record))
                 for cid in ids
                 if cid in owed
             ]
@@ -178,15 +132,44 @@ async def result_batches(
             done |= held
 
 
+async def _sends(store: JobStore, chunk: ChunkRecord) -> Counter[str] | None:
+    """How many times each request of the chunk was sent, less one, where that
+    is not its attempt's number: only when a chunk has three attempts or more
+    can a request skip one (a permanent failure retried later with ``--all``).
+    Memory: the retry files' custom_ids."""
+    if len(chunk.batches) < 3:
+        return None
+    sends: Counter[str] = Counter()
+    for record in chunk.batches[1:]:
+        async for ids in request_ids(store, chunk.path_of(record)):
+            sends.update(ids)
+    return sends
+
+
+def _sent(row: Result, sends: Counter[str] | None) -> Result:
+    """``row`` with ``attempt``: how many times its request was sent."""
+    if sends is None:
+        return row
+    count = 1 + sends[row.custom_id]
+    return row if count == row.attempt else msgspec.structs.replace(row, attempt=count)
+
+
 class _Attempt:
     """Which records of one attempt's files to give, and how many succeeded."""
 
-    __slots__ = ("_newer", "_owed", "_record", "_succeeded")
+    __slots__ = ("_newer", "_owed", "_record", "_sends", "_succeeded")
 
-    def __init__(self, record: BatchRecord, owed: set[str], newer: set[str]) -> None:
+    def __init__(
+        self,
+        record: BatchRecord,
+        owed: set[str],
+        newer: set[str],
+        sends: Counter[str] | None,
+    ) -> None:
         self._record = record
         self._owed = owed  # custom_ids of this attempt not yet given a result
         self._newer = newer  # custom_ids a newer attempt gave a result
+        self._sends = sends
         self._succeeded = 0
 
     def fresh(self, records: list[Result], source: str) -> list[Result]:
@@ -206,6 +189,8 @@ class _Attempt:
             succeeded += row.status == "succeeded"
             rows.append(row)
         self._succeeded += succeeded
+        if self._sends is not None:
+            rows = [_sent(row, self._sends) for row in rows]
         return rows
 
     def check_counts(self) -> None:
@@ -220,8 +205,8 @@ class _Attempt:
             )
 
 
-def _missing(custom_id: str, record: BatchRecord) -> Result:
-    if record.state == "failed":
+def _missing(custom_id: str, record: BatchRecord, sends: Counter[str] | None) -> Result:
+    if batch_failed(record):
         reasons = "; ".join(record.errors) or "the provider failed the batch"
         error = ResultError(type="batch_failed", message=reasons)
     elif record.batch_id is None:
@@ -232,20 +217,21 @@ def _missing(custom_id: str, record: BatchRecord) -> Result:
             message=f"no result for this request in batch {record.batch_id} "
             f"(state {record.state})",
         )
-    return Result(
+    row = Result(
         custom_id=custom_id,
         status="errored",
         error=error,
         batch_id=record.batch_id,
         attempt=record.attempt,
     )
+    return _sent(row, sends)
 
 
 _ENCODER = msgspec.json.Encoder()
 
 
 async def write_results(
-    job: Job,
+    store: JobStore,
     path: str | os.PathLike[str],
     *,
     with_response: bool = False,
@@ -262,8 +248,8 @@ async def write_results(
     temp = final.with_name(final.name + ".partial")
     buffer = bytearray()
     async with aiofiles.open(temp, "wb") as file:
-        for chunk in job.manifest.chunks:
-            async for rows in result_batches(job, chunk, with_response=with_response):
+        for chunk in store.manifest.chunks:
+            async for rows in result_batches(store, chunk, with_response=with_response):
                 counts.update(row.status for row in rows)
                 if only is not None:
                     keep = only == "succeeded"

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from ._client import Client
+from ._core.jobstate import progress_of
 from ._core.lines import LineFramer, Lines, Overlong
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate
@@ -23,8 +24,7 @@ from ._errors import ConfigError, JobError
 from ._io.jobdir import read_manifest
 from ._io.reader import file_chunks
 from ._job import Job
-from ._progress import describe, progress_of
-from ._view import ProgressView
+from ._view import ProgressView, describe
 
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
 

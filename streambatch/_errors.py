@@ -15,10 +15,12 @@ A leaf module: it imports nothing from the package.
     ├── ProviderError(StreamBatchError)                the provider's answer
     │   ├── HTTPStatusError                            .status .body .retry_after
     │   │   ├── AuthenticationError                    401/403
-    │   │   └── RateLimitError                         429 after retries ran out
+    │   │   ├── RateLimitError                         429 after retries ran out
+    │   │   └── NotYetVisible                          404 for a file just uploaded
     │   ├── ProtocolError                              a body not of the documented shape
     │   └── BatchFailed                                the provider failed the batch
-    └── JobError(StreamBatchError)                     the job directory: locked, changed input
+    └── JobError(StreamBatchError)                     the job directory: changed input
+        └── JobLocked                                  another process holds it  .pid
 
 Blame is in the class name: InputError means the user's data, ProviderError the
 provider's answer, TransportError the network. Data goes in attributes; the message
@@ -39,7 +41,9 @@ __all__ = (
     "InvalidInput",
     "InvalidRequestLine",
     "JobError",
+    "JobLocked",
     "LineTooLong",
+    "NotYetVisible",
     "ProtocolError",
     "ProviderError",
     "RateLimitError",
@@ -210,6 +214,11 @@ class RateLimitError(HTTPStatusError):
     """The provider kept answering 429 after every retry."""
 
 
+class NotYetVisible(HTTPStatusError):
+    """A 404 for a resource just made (a file uploaded a moment ago): the
+    provider's replicas have not all seen it yet, so it is worth a retry."""
+
+
 class ProtocolError(ProviderError):
     """A provider's body does not have the documented shape."""
 
@@ -230,3 +239,16 @@ class BatchFailed(ProviderError):
 
 class JobError(StreamBatchError):
     """The job directory cannot be used: locked, unreadable, or for another input."""
+
+
+class JobLocked(JobError):
+    """Another process holds the job directory's lock.
+
+    Attributes:
+        pid: the holder's process id, when it could be read.
+    """
+
+    def __init__(self, path: object, pid: int | None) -> None:
+        who = f"process {pid}" if pid is not None else "another streambatch process"
+        super().__init__(f"{path}: job is locked: {who} is using it")
+        self.pid = pid

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
 
 from ._collect import decode_id, result_batches
+from ._core.jobstate import retry_added, unfinished
 from ._core.lines import LineFramer, Lines
-from ._core.manifest import BatchRecord, ChunkRecord
+from ._core.manifest import ChunkRecord
 from ._core.outcome import is_retryable
 from ._errors import JobError
 from ._io.reader import file_chunks
-
-if TYPE_CHECKING:
-    from ._job import Job
+from ._io.store import JobStore
 
 __all__ = ("plan_retry",)
 
@@ -29,11 +27,11 @@ log = logging.getLogger("streambatch.retry")
 
 
 async def plan_retry(
-    job: Job, *, all_failures: bool = False, max_attempts: int = 3
+    store: JobStore, *, all_failures: bool = False, max_attempts: int = 3
 ) -> int:
     """Record a retry attempt for every chunk with failures; return how many requests.
 
-    Call ``job.submit()`` afterwards to create the new batches.
+    Call ``submit_all`` afterwards to create the new batches.
 
     Args:
         all_failures: retry every failure, permanent ones too.
@@ -42,50 +40,48 @@ async def plan_retry(
     Raises:
         JobError: a batch of the job has not ended or its files are not downloaded.
     """
-    for _, record in job.attempts():
-        if record.batch_id is not None and not record.downloaded:
-            raise JobError(
-                f"batch {record.batch_id} has not ended or not been downloaded: "
-                "wait for the job (streambatch wait) before retrying"
-            )
+    waiting = unfinished(store.manifest)
+    if waiting:
+        raise JobError(
+            f"batch {waiting[0].batch_id or '(not created)'} has not ended or not "
+            "been downloaded: wait for the job (streambatch wait) before retrying"
+        )
     total = 0
-    for chunk in job.manifest.chunks:
+    for chunk in store.manifest.chunks:
         wanted = {
             r.custom_id
-            async for rows in result_batches(job, chunk)
+            async for rows in result_batches(store, chunk)
             for r in rows
             if r.status != "succeeded"
             and (all_failures or is_retryable(r))
             and r.attempt < max_attempts
         }
         if wanted:
-            total += await _add_attempt(job, chunk, wanted)
-    job.save()
+            total += await _add_attempt(store, chunk, wanted)
     return total
 
 
-async def _add_attempt(job: Job, chunk: ChunkRecord, wanted: set[str]) -> int:
+async def _add_attempt(store: JobStore, chunk: ChunkRecord, wanted: set[str]) -> int:
     attempt = chunk.batch.attempt + 1
     relative = f"chunks/retry-{chunk.index:05d}-{attempt}.jsonl"
-    written = await _copy_lines(job, chunk.path, relative, wanted)
-    tag = chunk.batches[0].tag | {"streambatch_attempt": str(attempt)}
-    chunk.batches.append(
-        BatchRecord(attempt=attempt, path=relative, n_requests=written, tag=tag)
-    )
+    written = await _copy_lines(store, chunk.path, relative, wanted)
+    store.add_attempt(chunk, retry_added(chunk, relative, written))
     log.info(
         "chunk %d: retrying %d requests as attempt %d", chunk.index, written, attempt
     )
     return written
 
 
-async def _copy_lines(job: Job, source: str, target: str, wanted: set[str]) -> int:
+async def _copy_lines(
+    store: JobStore, source: str, target: str, wanted: set[str]
+) -> int:
     """Copy the lines of ``source`` whose custom_id is in ``wanted``; count them."""
     framer = LineFramer()
     count = 0
-    path = job.dir.chunk_path(target)
+    path = store.dir.chunk_path(target)
     # Small writes to a local file; created readable by the owner only.
     with open(path, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:  # noqa: ASYNC230
-        async for block in file_chunks(job.dir.chunk_path(source)):
+        async for block in file_chunks(store.dir.chunk_path(source)):
             for frame in framer.feed(block):
                 if not isinstance(frame, Lines):
                     continue

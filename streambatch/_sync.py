@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 from ._client import Client
+from ._core.jobstate import Progress
 from ._core.policy import PollPolicy
-from ._progress import Progress
 
 __all__ = ("run_job",)
 

@@ -10,9 +10,14 @@ import sys
 import time
 from typing import Any
 
-from ._progress import Progress, describe
+from ._core.jobstate import Progress
 
-__all__ = ("ProgressView",)
+__all__ = ("ProgressView", "describe")
+
+
+def describe(progress: Progress) -> str:
+    """One line: ``done/total requests; batches: N completed, M in_progress``."""
+    return f"{progress.done}/{progress.requests} requests done; batches: {_states(progress)}"
 
 
 def _states(progress: Progress) -> str:

@@ -15,23 +15,38 @@ from __future__ import annotations
 import msgspec
 
 from .._errors import JobError
+from .states import BatchState
 
 __all__ = (
     "BatchRecord",
     "ChunkRecord",
     "Manifest",
+    "Planned",
     "decode_manifest",
     "encode_manifest",
 )
 
-VERSION = 1
+VERSION = 2
 
 
-class BatchRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Planned(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A result file of an ended batch, as the provider named it when it ended:
+    its kind (output, error, results), the request path that streams it, and the
+    provider's file id when the file's size can be asked."""
+
+    kind: str
+    path: str
+    file_id: str | None = None
+
+
+class BatchRecord(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
     """One attempt at running (part of) one chunk as a provider batch.
 
     Attempt 1 holds the whole chunk; a retry (attempt 2, 3, ...) holds only the
     requests being retried, in its own file ``path`` of ``n_requests`` lines.
+    Frozen: ``_core.jobstate`` makes the changed copies, ``_io.store`` keeps them.
     """
 
     attempt: int = 1
@@ -41,19 +56,31 @@ class BatchRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     file_id: str | None = None
     creating_since: float | None = None
     batch_id: str | None = None
-    state: str | None = None
+    state: BatchState | None = None
     total: int | None = None
     succeeded: int | None = None
     failed: int | None = None
-    output_file_id: str | None = None
-    error_file_id: str | None = None
     errors: list[str] = []
+    plan: list[Planned] | None = None
     downloads: dict[str, int] = {}
-    downloaded: bool = False
     file_deleted: bool = False
 
+    @property
+    def ended(self) -> bool:
+        """Whether the batch has ended (its download plan is recorded)."""
+        return self.plan is not None
 
-class ChunkRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    @property
+    def downloaded(self) -> bool:
+        """Whether every file of the ended batch is on disk."""
+        return self.plan is not None and all(
+            p.kind in self.downloads for p in self.plan
+        )
+
+
+class ChunkRecord(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
     """A chunk of the input (a file under ``chunks/``) and its batch attempts."""
 
     index: int
@@ -78,7 +105,7 @@ class ChunkRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return record.n_requests if record.n_requests is not None else self.n_requests
 
 
-class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A whole job."""
 
     version: int = VERSION
@@ -95,6 +122,11 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     keep_files: bool = False
 
 
+class _Version(msgspec.Struct):
+    version: int
+
+
+_VERSION = msgspec.json.Decoder(_Version)
 _DECODER = msgspec.json.Decoder(Manifest)
 _ENCODER = msgspec.json.Encoder()
 
@@ -112,11 +144,13 @@ def decode_manifest(data: bytes, source: str) -> Manifest:
         JobError: the bytes are not a manifest this version understands.
     """
     try:
-        manifest = _DECODER.decode(data)
+        version = _VERSION.decode(data).version
+        if version == VERSION:
+            return _DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise JobError(f"{source}: not a streambatch manifest ({exc})") from exc
-    if manifest.version != VERSION:
-        raise JobError(
-            f"{source}: manifest version {manifest.version} is not supported"
-        )
-    return manifest
+    raise JobError(
+        f"{source}: manifest version {version} is not supported "
+        f"(this streambatch writes version {VERSION}); finish the job with the "
+        "streambatch that started it"
+    )

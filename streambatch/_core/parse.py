@@ -26,6 +26,15 @@ from .lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 __all__ = ("ResultParser",)
 
 _ID = re.compile(rb'"(?:custom_id|key)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_BOM = b"\xef\xbb\xbf"
+
+
+def _unescape(literal: bytes) -> str:
+    """The string a JSON string literal's body (between its quotes) stands for."""
+    try:
+        return msgspec.json.decode(b'"' + literal + b'"', type=str)
+    except msgspec.DecodeError:
+        return literal.decode("utf-8", "replace")
 
 
 class ResultParser:
@@ -50,7 +59,7 @@ class ResultParser:
     complete; ``close()`` returns the records of an unterminated last line.
     """
 
-    __slots__ = ("_codec", "_framer", "_schema", "_source")
+    __slots__ = ("_codec", "_framer", "_head", "_schema", "_source")
 
     def __init__(
         self,
@@ -69,6 +78,7 @@ class ResultParser:
         self._framer = LineFramer(max_line_bytes)
         self._schema = None if schema is None else msgspec.json.Decoder(schema)
         self._source = source
+        self._head: bytes | None = b""  # None once the start was checked for a BOM
 
     @property
     def lines_seen(self) -> int:
@@ -77,11 +87,24 @@ class ResultParser:
 
     def feed(self, chunk: bytes) -> list[Result]:
         """Consume ``chunk``; return the records of the lines it completes."""
+        if self._head is not None:
+            chunk = self._skip_bom(chunk)
         return self._records(self._framer.feed(chunk))
 
     def close(self) -> list[Result]:
         """End the input; return the record of an unterminated last line, if any."""
-        return self._records(self._framer.close())
+        head, self._head = self._head or b"", None
+        return self._records(self._framer.feed(head) + self._framer.close())
+
+    def _skip_bom(self, chunk: bytes) -> bytes:
+        """A UTF-8 byte-order mark at the start of the file is not part of line 1
+        (some tools write one); the first bytes are held until it can be told."""
+        chunk = (self._head or b"") + chunk
+        if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+            self._head = chunk
+            return b""
+        self._head = None
+        return chunk[len(_BOM) :] if chunk.startswith(_BOM) else chunk
 
     def _records(self, frames: list[Lines | Overlong]) -> list[Result]:
         records: list[Result] = []
@@ -111,7 +134,7 @@ class ResultParser:
 
     def _malformed(self, line_no: int, head: bytes, reason: str) -> Result:
         found = _ID.search(head, 0, 4096)
-        custom_id = found.group(1).decode("utf-8", "replace") if found else ""
+        custom_id = _unescape(found.group(1)) if found else ""
         message = f"{self._source}: line {line_no}: {reason}"
         error = ResultError(type="malformed_output", message=message)
         return self._codec.make(custom_id, "errored", error=error)

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import email.utils
 import random
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 
 import msgspec
 
-__all__ = ("PollPolicy", "RetryPolicy", "parse_retry_after", "retry_waits")
+from .._errors import HTTPStatusError, NotYetVisible, TransportError
+
+__all__ = (
+    "RETRYABLE_STATUSES",
+    "PollPolicy",
+    "RetryPolicy",
+    "decide",
+    "parse_retry_after",
+    "transient",
+)
 
 
 class PollPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,21 +64,61 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_retry_after: float = 300.0
 
 
-def retry_waits(
-    policy: RetryPolicy, rng: random.Random
-) -> Generator[float, BaseException | None, None]:
-    """Yield full-jitter waits; an exception's ``retry_after`` is a floor.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+"""Statuses that say "not now": timeouts, conflicts, rate limits, server errors."""
 
-    The generator is primed with ``send(None)`` and then sent each exception (the
-    protocol of the ``backoff`` library).
+
+def transient(
+    failure: TransportError | HTTPStatusError,
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+) -> bool:
+    """Whether another try of the request may go where this one failed.
+
+    - a server asking for a wait longer than ``policy.max_retry_after`` is not
+      (the request fails at once, as the official SDKs do);
+    - a 429 always is, and is safe to repeat (the server did nothing);
+    - anything else may have reached the server: it is repeated only when the
+      request is ``idempotent``, and then only for a broken connection, a
+      timeout, a status of :data:`RETRYABLE_STATUSES`, or a provider's
+      :class:`NotYetVisible` (a file uploaded a moment ago).
     """
-    exc = yield 0.0
-    attempt = 0
-    while True:
-        ceiling = min(policy.max_delay, policy.first_delay * 2.0 ** min(attempt, 32))
-        floor = getattr(exc, "retry_after", None) or 0.0
-        exc = yield max(floor, rng.uniform(0.0, ceiling))
-        attempt += 1
+    retry_after = getattr(failure, "retry_after", None)
+    if retry_after is not None and retry_after > policy.max_retry_after:
+        return False
+    if isinstance(failure, HTTPStatusError):
+        if failure.status == 429:
+            return True
+        return idempotent and (
+            failure.status in RETRYABLE_STATUSES or isinstance(failure, NotYetVisible)
+        )
+    return idempotent
+
+
+def decide(
+    failure: TransportError | HTTPStatusError,
+    attempt: int,
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> float | None:
+    """How long to wait before trying again after attempt number ``attempt``
+    (from 1) failed with ``failure``; None to give up.
+
+    The one retry rule of streambatch, for every request, download and create:
+    at most ``policy.max_attempts`` attempts, and only for a :func:`transient`
+    failure. The wait is drawn with full jitter below a ceiling that doubles from
+    ``first_delay`` up to ``max_delay``; a server's ``Retry-After`` is a floor.
+    """
+    if attempt >= policy.max_attempts or not transient(
+        failure, idempotent=idempotent, policy=policy
+    ):
+        return None
+    ceiling = min(policy.max_delay, policy.first_delay * 2.0 ** min(attempt - 1, 32))
+    floor = getattr(failure, "retry_after", None) or 0.0
+    return max(floor, rng.uniform(0.0, ceiling))
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:

@@ -19,10 +19,7 @@ from .._core.flow import status_error
 from .._core.policy import parse_retry_after
 from .._errors import HTTPStatusError, TransportError, TransportTimeout
 
-__all__ = ("RETRYABLE", "is_loopback", "mapped", "scrubbed", "status_error_from")
-
-
-RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+__all__ = ("is_loopback", "mapped", "scrubbed", "status_error_from")
 
 
 def is_loopback(url: str | URL) -> bool:

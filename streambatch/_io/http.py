@@ -19,13 +19,12 @@ import contextlib
 import logging
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiofiles
 import aiofiles.os
 import aiohttp
-import backoff
 from yarl import URL
 
 from .._core.flow import (
@@ -34,14 +33,14 @@ from .._core.flow import (
     HttpResponse,
     JsonArrayUpload,
 )
-from .._core.policy import RetryPolicy, retry_waits
+from .._core.policy import RETRYABLE_STATUSES, RetryPolicy
 from .._errors import (
     ConfigError,
-    HTTPStatusError,
     TransportError,
 )
 from .bodies import JsonArrayReader, file_size, private
-from .failures import RETRYABLE, is_loopback, mapped, scrubbed, status_error_from
+from .failures import is_loopback, mapped, scrubbed, status_error_from
+from .retrying import Sleep, retrying
 
 __all__ = ("Transport",)
 
@@ -61,6 +60,7 @@ class Transport:
             by default the transport opens and closes its own.
         retry: how failed exchanges are retried.
         rng: randomness for the retry jitter.
+        sleep: how to wait between retries (tests pass a fast one).
         allow_insecure: allow sending credentials over plain http to a host that
             is not loopback.
 
@@ -76,6 +76,7 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
         allow_insecure: bool = False,
     ) -> None:
         self._base = URL(base_url.rstrip("/") + "/")
@@ -98,8 +99,7 @@ class Transport:
         self._session = session
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
-        self._send_safe = self._with_retries(self._send_once, unsafe=False)
-        self._send_unsafe = self._with_retries(self._send_once, unsafe=True)
+        self.sleep = sleep
 
     def __repr__(self) -> str:
         return f"Transport({str(self._base)!r})"
@@ -117,35 +117,29 @@ class Transport:
 
     async def send(self, request: HttpRequest) -> HttpResponse:
         """Send one request, retrying transient failures as its kind allows."""
-        if request.idempotent:
-            return await self._send_safe(request)  # type: ignore[no-any-return]  # backoff's wrapper is untyped
-        return await self._send_unsafe(request)  # type: ignore[no-any-return]  # likewise
+        return await self.retrying(
+            lambda: self._send_once(request),
+            idempotent=request.idempotent,
+            what=f"{request.method} {request.path}",
+        )
 
-    def _with_retries(
-        self, send: Callable[..., Any], *, unsafe: bool
-    ) -> Callable[..., Any]:
-        policy = self._retry
-
-        def giveup(exc: Exception) -> bool:
-            if isinstance(exc, HTTPStatusError):
-                too_long = (exc.retry_after or 0.0) > policy.max_retry_after
-                if unsafe:  # only "I did nothing, come back later" is safe to repeat
-                    return exc.status != 429 or too_long
-                return exc.status not in RETRYABLE or too_long
-            return unsafe  # a broken connection: the request may have arrived
-
-        def on_backoff(details: Any) -> None:
-            log.info("retrying in %.2fs: %s", details["wait"], details["exception"])
-
-        return backoff.on_exception(
-            lambda: retry_waits(policy, self._rng),
-            (TransportError, HTTPStatusError),
-            max_tries=policy.max_attempts,
-            giveup=giveup,
-            jitter=None,  # retry_waits jitters already
-            on_backoff=on_backoff,
-            logger=None,
-        )(send)
+    async def retrying(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        what: str = "request",
+    ) -> T:
+        """Run ``operation`` under this transport's retry policy (see
+        ``_io.retrying``), with its randomness and sleep."""
+        return await retrying(
+            operation,
+            idempotent=idempotent,
+            policy=self._retry,
+            rng=self._rng,
+            sleep=self.sleep,
+            what=what,
+        )
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -174,7 +168,7 @@ class Transport:
                     body = await resp.read()
         headers = {k.lower(): v for k, v in resp.headers.items()}
         log.debug("%s %s -> %d", request.method, url.path, resp.status)
-        if resp.status in RETRYABLE:
+        if resp.status in RETRYABLE_STATUSES:
             raise status_error_from(resp.status, scrubbed(body, self._secrets), headers)
         if resp.status >= 400:
             body = scrubbed(body, self._secrets)
@@ -246,28 +240,17 @@ class Transport:
             TransportError: the body could not be had whole after every attempt.
             HTTPStatusError: the server refused the download.
         """
-        waits = retry_waits(self._retry, self._rng)
-        next(waits)
         progress = _Progress()
-        for attempt in range(1, self._retry.max_attempts + 1):
-            try:
-                await self._download_once(request, dest, progress)
-            except (TransportError, HTTPStatusError) as exc:
-                transient = not isinstance(exc, HTTPStatusError) or (
-                    exc.status in RETRYABLE
-                    and (exc.retry_after or 0.0) <= self._retry.max_retry_after
-                )
-                if not transient or attempt == self._retry.max_attempts:
-                    raise
-                log.info("download broke at %d bytes: %s", progress.written, exc)
-                await asyncio.sleep(waits.send(exc))
-                continue
-            if expected is not None and progress.written != expected:
-                raise TransportError(
-                    f"downloaded {progress.written} bytes, expected {expected}"
-                )
-            return progress.written
-        raise AssertionError("unreachable")
+        await self.retrying(
+            lambda: self._download_once(request, dest, progress),
+            idempotent=True,
+            what=f"download of {request.path}",
+        )
+        if expected is not None and progress.written != expected:
+            raise TransportError(
+                f"downloaded {progress.written} bytes, expected {expected}"
+            )
+        return progress.written
 
     async def _download_once(
         self, request: HttpRequest, dest: str | os.PathLike[str], progress: _Progress

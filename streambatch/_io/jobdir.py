@@ -3,7 +3,8 @@
 Layout::
 
     DIR/manifest.json      the manifest (atomic: write, fsync, rename, fsync dir)
-    DIR/lock               held (flock) while a process works on the job
+    DIR/lock               held (flock) while a process works on the job; holds its PID
+    DIR/cancel             asks the process holding the lock to stop (streambatch cancel)
     DIR/chunks/            the input, split into one JSONL file per chunk
     DIR/downloads/         raw output and error files, as downloaded
 
@@ -21,11 +22,12 @@ from pathlib import Path
 import aiofiles
 
 from .._core.manifest import Manifest, decode_manifest, encode_manifest
-from .._errors import JobError
+from .._errors import JobError, JobLocked
 
-__all__ = ("JobDir", "read_manifest", "sha256_file")
+__all__ = ("JobDir", "holder", "read_manifest", "request_cancel", "sha256_file")
 
 MANIFEST = "manifest.json"
+CANCEL = "cancel"
 # What a job directory holds before its first manifest (a split cut short).
 _BEFORE_MANIFEST = frozenset(
     {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
@@ -63,9 +65,9 @@ class JobDir:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise JobError(
-                f"{root}: job is locked: another streambatch process is using it"
-            ) from None
+            raise JobLocked(root, holder(root)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
         for sub in ("chunks", "downloads"):
             (root / sub).mkdir(mode=0o700, exist_ok=True)
         return cls(root, fd)
@@ -118,6 +120,10 @@ class JobDir:
         finally:
             os.close(dir_fd)
 
+    def cancel_requested(self) -> bool:
+        """Whether another process asked this job to stop (see :func:`request_cancel`)."""
+        return (self.path / CANCEL).exists()
+
     def download_path(self, batch_id: str, kind: str) -> Path:
         """Where a batch's ``kind`` file (output, error, results) is kept."""
         return self.path / "downloads" / f"{batch_id}.{kind}.jsonl"
@@ -125,6 +131,21 @@ class JobDir:
     def chunk_path(self, relative: str) -> Path:
         """The absolute path of a chunk file named in the manifest."""
         return self.path / relative
+
+
+def holder(root: Path) -> int | None:
+    """The PID of the process holding the job's lock, if it wrote one."""
+    try:
+        return int((root / "lock").read_text().strip() or "x")
+    except (OSError, ValueError):
+        return None
+
+
+def request_cancel(path: str | os.PathLike[str]) -> None:
+    """Ask the process working on the job at ``path`` to record a cancel and stop
+    creating batches (it notices at its next poll or create)."""
+    fd = os.open(Path(path) / CANCEL, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
 
 
 def _unstarted(root: Path) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 import msgspec
 
 from .._core.flow import Flow, HttpRequest, JsonArrayUpload, decode_body
-from .batches import BatchState, BatchStatus, ChunkRef, Download
+from .batches import BatchState, BatchStatus, ChunkRef, Planned
 
 __all__ = ("ANTHROPIC",)
 
@@ -46,9 +46,9 @@ _BATCH = msgspec.json.Decoder(_Batch)
 _PAGE = msgspec.json.Decoder(_Page)
 
 _STATES: dict[str, BatchState] = {
-    "in_progress": "in_progress",
-    "canceling": "cancelling",
-    "ended": "completed",
+    "in_progress": BatchState.IN_PROGRESS,
+    "canceling": BatchState.CANCELLING,
+    "ended": BatchState.COMPLETED,
 }
 
 
@@ -64,7 +64,7 @@ def _status(batch: _Batch) -> BatchStatus:
     ended = batch.processing_status == "ended"
     return BatchStatus(
         id=batch.id,
-        state=_STATES.get(batch.processing_status, "in_progress"),
+        state=_STATES.get(batch.processing_status, BatchState.IN_PROGRESS),
         raw_state=batch.processing_status,
         total=total,
         # Only `processing` means anything before the end (PROVIDERS.md 4.3).
@@ -140,10 +140,10 @@ class AnthropicBatches:
         )
         return _status(decode_body(response, _BATCH))
 
-    def downloads(self, status: BatchStatus) -> list[Download]:
+    def downloads(self, status: BatchStatus) -> list[Planned]:
         """The results file (successes and failures together); its size is unknown."""
         path = f"v1/messages/batches/{status.id}/results"
-        return [Download("results", HttpRequest(method="GET", path=path))]
+        return [Planned(kind="results", path=path)]
 
     def file_size(self, file_id: str) -> Flow[int]:
         """Anthropic has no files: never called (``uploads`` is False)."""

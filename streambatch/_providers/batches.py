@@ -6,29 +6,15 @@ Pure: no I/O. Each provider module implements :class:`BatchAPI` with flows (see
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Protocol
+from typing import Protocol
 
 import msgspec
 
-from .._core.flow import Flow, HttpRequest
+from .._core.flow import Flow
+from .._core.manifest import Planned
+from .._core.states import TERMINAL, BatchState
 
-__all__ = ("TERMINAL", "BatchAPI", "BatchState", "BatchStatus", "ChunkRef", "Download")
-
-BatchState = Literal[
-    "validating",
-    "in_progress",
-    "finalizing",
-    "cancelling",
-    "completed",
-    "failed",
-    "expired",
-    "cancelled",
-]
-"""A batch's state, normalised (OpenAI's names; Anthropic's ``ended`` is completed)."""
-
-TERMINAL: frozenset[BatchState] = frozenset(
-    {"completed", "failed", "expired", "cancelled"}
-)
+__all__ = ("TERMINAL", "BatchAPI", "BatchState", "BatchStatus", "ChunkRef", "Planned")
 
 
 class BatchStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,7 +38,7 @@ class BatchStatus(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def terminal(self) -> bool:
         """Whether the batch has ended."""
-        return self.state in TERMINAL
+        return self.state.terminal
 
 
 class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,16 +54,6 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
     endpoint: str | None
     tag: dict[str, str]
     since: float = 0.0
-
-
-class Download(NamedTuple):
-    """A result file of an ended batch: its kind (output, error, results), the
-    request that streams it, and the provider's file id when its size can be asked.
-    """
-
-    kind: str
-    request: HttpRequest
-    file_id: str | None = None
 
 
 class BatchAPI(Protocol):
@@ -119,8 +95,8 @@ class BatchAPI(Protocol):
         """Ask the provider to cancel the batch."""
         ...
 
-    def downloads(self, status: BatchStatus) -> list[Download]:
-        """The result files of an ended batch."""
+    def downloads(self, status: BatchStatus) -> list[Planned]:
+        """The result files of an ended batch (recorded as its download plan)."""
         ...
 
     def file_size(self, file_id: str) -> Flow[int]:

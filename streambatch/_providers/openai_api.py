@@ -8,8 +8,8 @@ from __future__ import annotations
 import msgspec
 
 from .._core.flow import FileUpload, Flow, HttpRequest, decode_body
-from .._errors import ProtocolError
-from .batches import BatchState, BatchStatus, ChunkRef, Download
+from .._errors import NotYetVisible, ProtocolError
+from .batches import BatchState, BatchStatus, ChunkRef, Planned
 
 __all__ = ("OPENAI",)
 
@@ -61,20 +61,20 @@ _BATCH = msgspec.json.Decoder(_Batch)
 _PAGE = msgspec.json.Decoder(_Page)
 
 _STATES: dict[str, BatchState] = {
-    "validating": "validating",
-    "in_progress": "in_progress",
-    "finalizing": "finalizing",
-    "cancelling": "cancelling",
-    "completed": "completed",
-    "failed": "failed",
-    "expired": "expired",
-    "cancelled": "cancelled",
+    "validating": BatchState.VALIDATING,
+    "in_progress": BatchState.IN_PROGRESS,
+    "finalizing": BatchState.FINALIZING,
+    "cancelling": BatchState.CANCELLING,
+    "completed": BatchState.COMPLETED,
+    "failed": BatchState.FAILED,
+    "expired": BatchState.EXPIRED,
+    "cancelled": BatchState.CANCELLED,
 }
 
 
 def _status(batch: _Batch) -> BatchStatus:
     # Azure capitalises states and may send null counts (PROVIDERS.md 3).
-    state = _STATES.get(batch.status.lower(), "in_progress")
+    state = _STATES.get(batch.status.lower(), BatchState.IN_PROGRESS)
     counts = batch.request_counts or _Counts()
     errors = [
         f"{e.code or 'error'}: {e.message or ''}"
@@ -129,6 +129,8 @@ class OpenAIBatches:
             idempotent=False,
         )
         response = yield request
+        if response.status == 404:  # the file may not be visible everywhere yet
+            raise NotYetVisible(404, response.body.decode("utf-8", "replace"))
         return decode_body(response, _BATCH).id
 
     def find(self, chunk: ChunkRef, known: frozenset[str]) -> Flow[str | None]:
@@ -164,15 +166,11 @@ class OpenAIBatches:
         response = yield HttpRequest(method="POST", path=f"batches/{batch_id}/cancel")
         return _status(decode_body(response, _BATCH))
 
-    def downloads(self, status: BatchStatus) -> list[Download]:
+    def downloads(self, status: BatchStatus) -> list[Planned]:
         """The output and error files' contents."""
         files = [("output", status.output_file_id), ("error", status.error_file_id)]
         return [
-            Download(
-                kind,
-                HttpRequest(method="GET", path=f"files/{file_id}/content"),
-                file_id,
-            )
+            Planned(kind=kind, path=f"files/{file_id}/content", file_id=file_id)
             for kind, file_id in files
             if file_id
         ]

@@ -331,7 +331,7 @@ def test_killed_during_download(tmp_path: pathlib.Path, provider: str) -> None:
             for kind, size in r["downloads"].items()
         }
         cut = set(partial) - set(recorded)
-        assert len(cut) == 1
+        assert cut  # downloads run concurrently: one or more were cut
         finish_and_judge(url, job)
         whole = {
             f"{r['batch_id']}.{kind}.jsonl": size

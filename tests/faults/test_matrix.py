@@ -123,16 +123,13 @@ async def test_connections_dropped_mid_download_resume_or_restart(
         compared = 0
         for _, record in job.attempts():
             assert record.batch_id is not None
-            for kind, size in record.downloads.items():
+            for planned in record.plan or []:
+                kind, path = planned.kind, planned.path
+                size = record.downloads[kind]
                 if provider == "openai":
-                    file_id = (
-                        record.output_file_id
-                        if kind == "output"
-                        else record.error_file_id
-                    )
-                    path = f"files/{file_id}/content"
+                    assert path == f"files/{planned.file_id}/content"
                 else:
-                    path = f"v1/messages/batches/{record.batch_id}/results"
+                    assert path == f"v1/messages/batches/{record.batch_id}/results"
                 on_disk = job.dir.download_path(record.batch_id, kind).read_bytes()
                 assert len(on_disk) == size
                 assert on_disk == await served_bytes(emulator, provider, path)
@@ -163,8 +160,7 @@ async def test_an_all_failed_batch_has_only_an_error_file(
         )
         if provider == "openai":
             for _, record in job.attempts():
-                assert record.output_file_id is None
-                assert record.error_file_id is not None
+                assert [p.kind for p in record.plan or []] == ["error"]
                 assert set(record.downloads) == {"error"}
         # Retrying (the fault gone) resends only the retryable failures, once.
         emulator.faults.all_failed_rate = 0.0

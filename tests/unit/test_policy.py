@@ -7,7 +7,14 @@ import random
 from hypothesis import given, strategies as st
 
 from streambatch import PollPolicy, RetryPolicy
-from streambatch._core.policy import parse_retry_after, retry_waits
+from streambatch._core.policy import decide, parse_retry_after
+from streambatch._errors import (
+    HTTPStatusError,
+    NotYetVisible,
+    RateLimitError,
+    TransportError,
+    TransportTimeout,
+)
 
 
 @given(
@@ -31,15 +38,42 @@ def test_poll_delays_stay_between_min_and_max(
 def test_retry_waits_are_capped_and_honour_retry_after(
     retry_afters: list[float | None], seed: int
 ) -> None:
-    policy = RetryPolicy(first_delay=0.5, max_delay=8.0)
-    waits = retry_waits(policy, random.Random(seed))
-    assert next(waits) == 0.0
-    for value in retry_afters:
-        error = Exception()
-        error.retry_after = value  # type: ignore[attr-defined]
-        wait = waits.send(error)
+    policy = RetryPolicy(first_delay=0.5, max_delay=8.0, max_attempts=100)
+    rng = random.Random(seed)
+    for attempt, value in enumerate(retry_afters, 1):
+        failure = HTTPStatusError(503, "busy", retry_after=value)
+        wait = decide(failure, attempt, idempotent=True, policy=policy, rng=rng)
+        assert wait is not None
         assert wait >= (value or 0.0)
-        assert wait <= max(policy.max_delay, value or 0.0)
+        assert wait <= max(min(8.0, 0.5 * 2 ** (attempt - 1)), value or 0.0)
+
+
+def _verdict(failure: Exception, *, idempotent: bool, attempt: int = 1) -> bool:
+    policy = RetryPolicy(max_attempts=3, max_retry_after=60)
+    assert isinstance(failure, TransportError | HTTPStatusError)
+    wait = decide(
+        failure, attempt, idempotent=idempotent, policy=policy, rng=random.Random(0)
+    )
+    return wait is not None
+
+
+def test_one_rule_for_every_failure() -> None:
+    broken = TransportError("connection reset")
+    assert _verdict(broken, idempotent=True)
+    assert not _verdict(broken, idempotent=False)  # it may have arrived
+    assert _verdict(TransportTimeout("read"), idempotent=True)
+    for status in (408, 409, 500, 502, 503, 504, 529):
+        assert _verdict(HTTPStatusError(status, ""), idempotent=True), status
+        assert not _verdict(HTTPStatusError(status, ""), idempotent=False), status
+    # 429: the server did nothing, so even a create is repeated.
+    assert _verdict(RateLimitError(429, ""), idempotent=False)
+    for status in (400, 401, 403, 404, 422):
+        assert not _verdict(HTTPStatusError(status, ""), idempotent=True), status
+    assert _verdict(NotYetVisible(404, "no such file"), idempotent=True)
+    # The attempts run out, and a Retry-After above the cap gives up at once.
+    assert not _verdict(broken, idempotent=True, attempt=3)
+    assert not _verdict(RateLimitError(429, "", retry_after=61), idempotent=False)
+    assert _verdict(RateLimitError(429, "", retry_after=60), idempotent=False)
 
 
 def test_full_jitter_spreads_pollers() -> None:

@@ -1,0 +1,283 @@
+"""A job's state machine: every change to a job's state, as a pure function.
+
+Pure: no I/O, no clock (times come in as arguments). The records are frozen
+(``_core.manifest``); each transition takes a record and returns a :class:`Step`,
+the new record and the durability the change needs before the job may go on.
+``_io.store.JobStore`` is the one place that applies steps and saves them; nothing
+else changes a job's state.
+
+The life of one batch attempt::
+
+    planned ─uploaded─▶ uploaded ─create_intended─▶ intended ─created─▶ validating
+      (the intent is fsynced before the create call is sent: a crash after it
+       makes the next process look the batch up before it creates another)
+    validating ─status_seen─▶ in_progress / finalizing / cancelling ─▶ ended
+      (ended: completed, failed, expired or cancelled; the download plan is
+       recorded at that transition)
+    ended ─downloaded (each planned file)─▶ downloaded ─input_deleted─▶ tidy
+
+A chunk gains an attempt with ``retry_added`` (only once all its attempts are
+downloaded); a job is stopped with ``cancel_requested``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import msgspec
+
+from .._errors import JobError
+from .manifest import BatchRecord, ChunkRecord, Manifest, Planned
+from .states import TERMINAL, BatchState
+
+__all__ = (
+    "TERMINAL",
+    "Action",
+    "BatchState",
+    "Durability",
+    "Progress",
+    "Step",
+    "batch_failed",
+    "cancel_requested",
+    "create_intended",
+    "created",
+    "downloaded",
+    "input_deleted",
+    "next_action",
+    "progress_of",
+    "retry_added",
+    "settled",
+    "status_seen",
+    "unfinished",
+    "uploaded",
+)
+
+
+class Durability(enum.IntEnum):
+    """What a change needs before the job goes on.
+
+    ``LAZY``: polled progress, which polling gives again; it may be written up to
+    a second later, with other changes. ``WRITE``: on disk before the next step
+    (it survives the process dying, not the machine). ``SYNC``: on disk and
+    flushed (fsync) before the next step: the intent before a create, the id
+    after it.
+    """
+
+    LAZY = 0
+    WRITE = 1
+    SYNC = 2
+
+
+class Step(NamedTuple):
+    """A transition's outcome: the new record and the durability it needs."""
+
+    record: BatchRecord
+    durability: Durability
+
+
+class Action(enum.Enum):
+    """What an attempt needs next (see :func:`next_action`)."""
+
+    UPLOAD = "upload"
+    LOOK_UP = "look up"  # a create may have reached the provider: look first
+    CREATE = "create"
+    POLL = "poll"
+    DOWNLOAD = "download"
+    DELETE_INPUT = "delete input"
+    DONE = "done"
+
+
+def _replace(record: BatchRecord, **changes: object) -> BatchRecord:
+    return msgspec.structs.replace(record, **changes)
+
+
+def uploaded(record: BatchRecord, file_id: str) -> Step:
+    """The attempt's requests were uploaded as ``file_id``.
+
+    Written, not flushed: the intent, next, is. Lost, it costs a second upload
+    of the chunk, never a second batch.
+    """
+    if record.creating_since is not None or record.batch_id is not None:
+        raise JobError(f"attempt {record.attempt} was uploaded after its create")
+    return Step(_replace(record, file_id=file_id), Durability.WRITE)
+
+
+def create_intended(record: BatchRecord, now: float) -> Step:
+    """A create call is about to be sent (``now`` is the Unix time): durable first."""
+    if record.batch_id is not None:
+        raise JobError(f"attempt {record.attempt} has batch {record.batch_id} already")
+    return Step(_replace(record, creating_since=now), Durability.SYNC)
+
+
+def created(record: BatchRecord, batch_id: str) -> Step:
+    """The provider created (or a look-up found) the attempt's batch."""
+    if record.creating_since is None:
+        raise JobError(f"batch {batch_id} was created with no intent recorded")
+    if record.batch_id not in (None, batch_id):
+        raise JobError(f"attempt {record.attempt} has batch {record.batch_id} already")
+    return Step(
+        _replace(record, batch_id=batch_id, state=BatchState.VALIDATING),
+        Durability.SYNC,
+    )
+
+
+def status_seen(
+    record: BatchRecord,
+    *,
+    state: BatchState,
+    total: int | None,
+    succeeded: int | None,
+    failed: int | None,
+    errors: Iterable[str] = (),
+    plan: list[Planned] | None = None,
+) -> Step | None:
+    """A poll saw the batch in ``state``; None when nothing changed.
+
+    An ended batch keeps its last state (a late status cannot bring it back).
+    At the transition to an ended state, ``plan`` (the files to download, which
+    the provider names in that status) is required and recorded.
+    """
+    if record.batch_id is None:
+        raise JobError(f"attempt {record.attempt} was polled before its create")
+    if record.state is not None and record.state.terminal:
+        return None
+    errors = list(errors) or record.errors
+    before = (record.state, record.total, record.succeeded, record.failed)
+    if before == (state, total, succeeded, failed) and errors == record.errors:
+        return None
+    changes: dict[str, object] = {
+        "state": state,
+        "total": total,
+        "succeeded": succeeded,
+        "failed": failed,
+        "errors": errors,
+    }
+    if state.terminal:
+        if plan is None:
+            raise JobError(f"batch {record.batch_id} ended with no download plan")
+        changes["plan"] = plan
+        return Step(_replace(record, **changes), Durability.WRITE)
+    return Step(_replace(record, **changes), Durability.LAZY)
+
+
+def downloaded(record: BatchRecord, kind: str, size: int) -> Step:
+    """The attempt's planned file ``kind`` is on disk, ``size`` bytes."""
+    if record.plan is None or kind not in {p.kind for p in record.plan}:
+        raise JobError(f"batch {record.batch_id}: no {kind} file was planned")
+    return Step(
+        _replace(record, downloads=record.downloads | {kind: size}), Durability.SYNC
+    )
+
+
+def input_deleted(record: BatchRecord) -> Step:
+    """The attempt's uploaded input file was deleted at the provider."""
+    return Step(_replace(record, file_deleted=True), Durability.WRITE)
+
+
+def retry_added(chunk: ChunkRecord, path: str, n_requests: int) -> Step:
+    """A new attempt of ``chunk``: ``n_requests`` of its requests, copied to ``path``.
+
+    Raises:
+        JobError: an attempt of the chunk has not ended and been downloaded.
+    """
+    for record in chunk.batches:
+        if not record.downloaded:
+            raise JobError(
+                f"batch {record.batch_id or '(not created)'} of chunk {chunk.index} "
+                "has not ended or not been downloaded: wait for the job "
+                "(streambatch wait) before retrying"
+            )
+    number = chunk.batch.attempt + 1
+    tag = chunk.batches[0].tag | {"streambatch_attempt": str(number)}
+    record = BatchRecord(attempt=number, path=path, n_requests=n_requests, tag=tag)
+    return Step(record, Durability.SYNC)
+
+
+def cancel_requested(manifest: Manifest) -> tuple[Manifest, Durability]:
+    """The job is to stop: no batch is created for it again."""
+    return msgspec.structs.replace(manifest, cancelled=True), Durability.SYNC
+
+
+def next_action(record: BatchRecord, *, uploads: bool, keep_files: bool) -> Action:
+    """What the attempt needs next, from what the manifest records."""
+    if record.batch_id is None:
+        if uploads and record.file_id is None and record.creating_since is None:
+            return Action.UPLOAD
+        return Action.CREATE if record.creating_since is None else Action.LOOK_UP
+    if record.state is None or not record.state.terminal:
+        return Action.POLL
+    if not record.downloaded:
+        return Action.DOWNLOAD
+    if uploads and not keep_files and record.file_id and not record.file_deleted:
+        return Action.DELETE_INPUT
+    return Action.DONE
+
+
+def batch_failed(record: BatchRecord) -> bool:
+    """Whether the provider failed the attempt's batch as a whole."""
+    return record.state is BatchState.FAILED
+
+
+def unfinished(manifest: Manifest) -> list[BatchRecord]:
+    """The attempts whose results are not all on disk yet."""
+    return [b for c in manifest.chunks for b in c.batches if not b.downloaded]
+
+
+def settled(chunk: ChunkRecord) -> int:
+    """How many of the chunk's requests have a final answer.
+
+    A request's answer is its latest attempt's. Retries are made only once every
+    attempt has ended, so the requests that the latest attempt does not hold were
+    settled by older attempts; of those it holds, an ended batch settled all, a
+    running one those its counts say.
+    """
+    latest = chunk.batch
+    size = chunk.size_of(latest)
+    if latest.state is not None and latest.state.terminal:
+        done = size
+    else:
+        done = min(size, (latest.succeeded or 0) + (latest.failed or 0))
+    return chunk.n_requests - size + done
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a job stands.
+
+    Attributes:
+        batches: the number of latest attempts in each state (``pending`` for
+            those without a batch yet).
+        requests: the job's requests (a retried request counts once).
+        done: requests with a final answer (succeeded or failed), retries
+            included. Anthropic reports counts only when a batch ends, so this
+            moves in steps there.
+        sent: requests sent in all, retries counted again.
+    """
+
+    batches: dict[str, int]
+    requests: int
+    done: int
+    sent: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether every batch has ended."""
+        return all(state in TERMINAL for state in self.batches)
+
+
+def progress_of(manifest: Manifest) -> Progress:
+    """The progress recorded in ``manifest``."""
+    states: dict[str, int] = {}
+    done = sent = 0
+    for chunk in manifest.chunks:
+        state = chunk.batch.state or "pending"
+        states[state] = states.get(state, 0) + 1
+        done += settled(chunk)
+        sent += sum(chunk.size_of(b) for b in chunk.batches if b.batch_id)
+    return Progress(
+        batches=dict(sorted(states.items())),
+        requests=manifest.n_requests,
+        done=done,
+        sent=sent,
+    )

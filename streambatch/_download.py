@@ -1,0 +1,62 @@
+"""Download the files of every ended batch into the job directory, then tidy up.
+
+Downloads run concurrently (a few at a time), each verified against the size the
+provider gives for its file and resumable (``Transport.download``). Once a batch's
+files are all on disk, its uploaded input file is deleted at the provider, unless
+the job keeps files. Every step is recorded through the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ._core.flow import HttpRequest
+from ._core.jobstate import Action, downloaded, input_deleted, next_action
+from ._core.manifest import BatchRecord, ChunkRecord
+from ._io.http import Transport
+from ._io.store import JobStore
+from ._providers.batches import BatchAPI
+from ._tasks import task_group
+
+__all__ = ("download_all",)
+
+log = logging.getLogger("streambatch.collect")
+
+
+async def download_all(
+    store: JobStore, api: BatchAPI, transport: Transport, *, concurrency: int = 4
+) -> int:
+    """Download the files of every ended batch not yet on disk; return how many."""
+    gate = asyncio.Semaphore(concurrency)
+    count = 0
+
+    async def one(chunk: ChunkRecord, record: BatchRecord) -> None:
+        nonlocal count
+        async with gate:
+            for item in record.plan or []:
+                if item.kind in record.downloads:
+                    continue
+                expected = None
+                if item.file_id is not None:
+                    expected = await transport.drive(api.file_size(item.file_id))
+                path = store.dir.download_path(record.batch_id or "", item.kind)
+                request = HttpRequest(method="GET", path=item.path)
+                size = await transport.download(request, path, expected=expected)
+                record = store.apply(chunk, downloaded(record, item.kind, size))
+                count += 1
+            if _action(store, api, record) is Action.DELETE_INPUT:
+                await transport.drive(api.delete_file(record.file_id or ""))
+                store.apply(chunk, input_deleted(record))
+
+    async with task_group() as group:
+        for chunk, record in store.attempts():
+            if _action(store, api, record) in (Action.DOWNLOAD, Action.DELETE_INPUT):
+                group.create_task(one(chunk, record))
+    return count
+
+
+def _action(store: JobStore, api: BatchAPI, record: BatchRecord) -> Action:
+    return next_action(
+        record, uploads=api.uploads, keep_files=store.manifest.keep_files
+    )
