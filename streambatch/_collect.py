@@ -18,13 +18,13 @@ import aiofiles
 import aiofiles.os
 import msgspec
 
-from ._core.jobstate import batch_failed
+from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
-from ._core.manifest import BatchRecord, ChunkRecord
+from ._core.manifest import ChunkRecord
 from ._core.parse import ResultParser
 from ._io.reader import file_chunks
 from ._io.store import JobStore
-from ._models import Result, ResultError
+from ._models import Result
 
 __all__ = (
     "decode_id",
@@ -88,23 +88,24 @@ async def result_batches(
     with_response: bool = False,
     schema: Any = None,
 ) -> AsyncIterator[list[Result]]:
-    """The results of one chunk's requests (see :func:`iter_results`), a list per
-    block read: the records pass through no per-record generator on the way."""
-    done: set[str] = set()  # custom_ids given a result by a newer attempt
-    attempts = chunk.batches[::-1]
-    sends = await _sends(store, chunk)
-    for position, record in enumerate(attempts):
+    """The results of one chunk's requests (see :func:`iter_results` and
+    ``_core.ledger``), a list per block read: the records pass through no
+    per-record generator on the way."""
+    retried: list[str] = []
+    ledger = ChunkLedger(chunk)
+    if ledger.needs_retried:
+        for record in chunk.batches[1:]:
+            async for ids in request_ids(store, chunk.path_of(record)):
+                retried += ids
+        ledger = ChunkLedger(chunk, retried)
+        del retried
+    for record in ledger.newest_first():
         held = {
             cid
             async for ids in request_ids(store, chunk.path_of(record))
             for cid in ids
         }
-        older = position + 1 < len(attempts)
-        # Strategy: one set of what this attempt still owes, each id removed as its
-        # line arrives; what is left at the end is missing. The usual job has one
-        # attempt per chunk, and then the set of all ids is used as it is.
-        owed = held - done if done else (set(held) if older else held)
-        attempt = _Attempt(record, owed, done, sends)
+        attempt = ledger.attempt(record, held)
         for kind in record.downloads:
             path = store.dir.download_path(record.batch_id or "", kind)
             parser = ResultParser(
@@ -116,115 +117,28 @@ async def result_batches(
                 source=path.name,
             )
             async for block in file_chunks(path):
-                if rows := attempt.fresh(parser.feed(block), path.name):
+                if rows := attempt.fresh(parser.feed(block)):
                     yield rows
-            if rows := attempt.fresh(parser.close(), path.name):
+            if rows := attempt.fresh(parser.close()):
                 yield rows
-        attempt.check_counts()
-        if owed:
+            for custom_id in attempt.dropped:
+                log.warning("%s: dropped a result for %r", path.name, custom_id)
+            attempt.dropped.clear()
+        mismatch = attempt.count_mismatch()
+        if mismatch is not None:
+            log.warning(
+                "batch %s: the provider counts %d succeeded, the files hold %d",
+                record.batch_id,
+                *mismatch,
+            )
+        if attempt.owed:
+            owed = attempt.owed
             yield [
-                _missing(cid, record, sends)
+                attempt.missing(cid)
                 async for ids in request_ids(store, chunk.path_of(record))
                 for cid in ids
                 if cid in owed
             ]
-        if older:
-            done |= held
-
-
-async def _sends(store: JobStore, chunk: ChunkRecord) -> Counter[str] | None:
-    """How many times each request of the chunk was sent, less one, where that
-    is not its attempt's number: only when a chunk has three attempts or more
-    can a request skip one (a permanent failure retried later with ``--all``).
-    Memory: the retry files' custom_ids."""
-    if len(chunk.batches) < 3:
-        return None
-    sends: Counter[str] = Counter()
-    for record in chunk.batches[1:]:
-        async for ids in request_ids(store, chunk.path_of(record)):
-            sends.update(ids)
-    return sends
-
-
-def _sent(row: Result, sends: Counter[str] | None) -> Result:
-    """``row`` with ``attempt``: how many times its request was sent."""
-    if sends is None:
-        return row
-    count = 1 + sends[row.custom_id]
-    return row if count == row.attempt else msgspec.structs.replace(row, attempt=count)
-
-
-class _Attempt:
-    """Which records of one attempt's files to give, and how many succeeded."""
-
-    __slots__ = ("_newer", "_owed", "_record", "_sends", "_succeeded")
-
-    def __init__(
-        self,
-        record: BatchRecord,
-        owed: set[str],
-        newer: set[str],
-        sends: Counter[str] | None,
-    ) -> None:
-        self._record = record
-        self._owed = owed  # custom_ids of this attempt not yet given a result
-        self._newer = newer  # custom_ids a newer attempt gave a result
-        self._sends = sends
-        self._succeeded = 0
-
-    def fresh(self, records: list[Result], source: str) -> list[Result]:
-        """Keep the records of this attempt's own, new custom_ids."""
-        rows = []
-        owed = self._owed
-        succeeded = 0
-        for row in records:
-            try:
-                owed.remove(row.custom_id)
-            except KeyError:
-                if row.custom_id in self._newer:  # superseded: still this batch's line
-                    succeeded += row.status == "succeeded"
-                else:  # not this attempt's, or a second line for it
-                    log.warning("%s: dropped a result for %r", source, row.custom_id)
-                continue
-            succeeded += row.status == "succeeded"
-            rows.append(row)
-        self._succeeded += succeeded
-        if self._sends is not None:
-            rows = [_sent(row, self._sends) for row in rows]
-        return rows
-
-    def check_counts(self) -> None:
-        """Log a difference between the provider's succeeded count and the files'."""
-        record = self._record
-        if record.downloads and record.succeeded not in (None, self._succeeded):
-            log.warning(
-                "batch %s: the provider counts %d succeeded, the files hold %d",
-                record.batch_id,
-                record.succeeded,
-                self._succeeded,
-            )
-
-
-def _missing(custom_id: str, record: BatchRecord, sends: Counter[str] | None) -> Result:
-    if batch_failed(record):
-        reasons = "; ".join(record.errors) or "the provider failed the batch"
-        error = ResultError(type="batch_failed", message=reasons)
-    elif record.batch_id is None:
-        error = ResultError(type="missing", message="the request was never submitted")
-    else:
-        error = ResultError(
-            type="missing",
-            message=f"no result for this request in batch {record.batch_id} "
-            f"(state {record.state})",
-        )
-    row = Result(
-        custom_id=custom_id,
-        status="errored",
-        error=error,
-        batch_id=record.batch_id,
-        attempt=record.attempt,
-    )
-    return _sent(row, sends)
 
 
 _ENCODER = msgspec.json.Encoder()

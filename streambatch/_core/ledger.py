@@ -1,0 +1,152 @@
+"""The ledger: exactly one result per request of a chunk, its newest attempt's.
+
+Pure: ``_collect`` reads the files and feeds this what it read. A chunk's attempts
+are read newest first. Each attempt owes a result for every request it holds that
+no newer attempt answered; a record for an owed request is kept (and the request
+is no longer owed), any other is dropped: a request a newer attempt answered
+(superseded), one the attempt never held, or a second line for the same request.
+What an attempt still owes once its files are read is missing.
+
+A record's ``attempt`` is how many times its request was sent: its attempt's
+number, except in a chunk of three attempts or more, where a request may have
+skipped one (a permanent failure retried later with ``--all``).
+
+Memory: the custom_ids of the attempt being read, and those the newer attempts
+answered: a chunk's worth at most.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import msgspec
+
+from .._models import Result, ResultError
+from .jobstate import batch_failed
+from .manifest import BatchRecord, ChunkRecord
+
+__all__ = ("AttemptLedger", "ChunkLedger")
+
+
+class ChunkLedger:
+    """One chunk's results, attempt by attempt, newest first.
+
+    Args:
+        chunk: the chunk.
+        retried: the custom_ids of each retry attempt's requests (attempts 2 and
+            on), needed only when the chunk has three attempts or more.
+    """
+
+    def __init__(self, chunk: ChunkRecord, retried: Iterable[str] = ()) -> None:
+        self.chunk = chunk
+        self._answered: set[str] = set()  # by a newer attempt
+        self._reading: set[str] | None = None  # held by the attempt being read
+        self._sends: Counter[str] | None = (
+            Counter(retried) if len(chunk.batches) >= 3 else None
+        )
+
+    @property
+    def needs_retried(self) -> bool:
+        """Whether the retry attempts' custom_ids must be given (see above)."""
+        return len(self.chunk.batches) >= 3
+
+    def newest_first(self) -> list[BatchRecord]:
+        """The attempts in the order they are to be read."""
+        return self.chunk.batches[::-1]
+
+    def attempt(self, record: BatchRecord, held: set[str]) -> AttemptLedger:
+        """Start reading ``record``'s files (after those of every newer attempt);
+        ``held`` are its requests' custom_ids (the ledger may keep the set)."""
+        if self._reading is not None:  # the previous, newer attempt is read
+            self._answered |= self._reading
+        oldest = record is self.chunk.batches[0]
+        # One set of what this attempt still owes, each id removed as its line
+        # arrives. The usual job has one attempt per chunk, and then the set of
+        # all ids is used as it is.
+        if self._answered:
+            owed = held - self._answered
+        else:
+            owed = held if oldest else set(held)
+        self._reading = None if oldest else held
+        return AttemptLedger(record, owed, self._answered, self._sends)
+
+
+class AttemptLedger:
+    """Which records of one attempt's files to give, and how many succeeded."""
+
+    __slots__ = ("_newer", "_record", "_sends", "_succeeded", "dropped", "owed")
+
+    def __init__(
+        self,
+        record: BatchRecord,
+        owed: set[str],
+        newer: set[str],
+        sends: Counter[str] | None,
+    ) -> None:
+        self._record = record
+        self.owed = owed  # custom_ids of this attempt not yet given a result
+        self._newer = newer  # custom_ids a newer attempt answered
+        self._sends = sends
+        self._succeeded = 0
+        self.dropped: list[str] = []  # custom_ids of records dropped, to log
+
+    def fresh(self, records: list[Result]) -> list[Result]:
+        """Keep the records of this attempt's own, owed custom_ids."""
+        rows = []
+        owed = self.owed
+        succeeded = 0
+        for row in records:
+            try:
+                owed.remove(row.custom_id)
+            except KeyError:
+                if row.custom_id in self._newer:  # superseded: still this batch's line
+                    succeeded += row.status == "succeeded"
+                else:  # not this attempt's, or a second line for it
+                    self.dropped.append(row.custom_id)
+                continue
+            succeeded += row.status == "succeeded"
+            rows.append(row)
+        self._succeeded += succeeded
+        if self._sends is not None:
+            rows = [self._sent(row) for row in rows]
+        return rows
+
+    def count_mismatch(self) -> tuple[int, int] | None:
+        """(the provider's succeeded count, the files') when they differ."""
+        record = self._record
+        if record.downloads and record.succeeded not in (None, self._succeeded):
+            return record.succeeded or 0, self._succeeded
+        return None
+
+    def missing(self, custom_id: str) -> Result:
+        """The record of an owed request that no file answered."""
+        record = self._record
+        if batch_failed(record):
+            reasons = "; ".join(record.errors) or "the provider failed the batch"
+            error = ResultError(type="batch_failed", message=reasons)
+        elif record.batch_id is None:
+            error = ResultError(
+                type="missing", message="the request was never submitted"
+            )
+        else:
+            error = ResultError(
+                type="missing",
+                message=f"no result for this request in batch {record.batch_id} "
+                f"(state {record.state})",
+            )
+        row = Result(
+            custom_id=custom_id,
+            status="errored",
+            error=error,
+            batch_id=record.batch_id,
+            attempt=record.attempt,
+        )
+        return row if self._sends is None else self._sent(row)
+
+    def _sent(self, row: Result) -> Result:
+        assert self._sends is not None
+        count = 1 + self._sends[row.custom_id]
+        if count == row.attempt:
+            return row
+        return msgspec.structs.replace(row, attempt=count)
