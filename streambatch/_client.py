@@ -18,25 +18,14 @@ from ._io.failures import is_loopback
 from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._job import Job
-from ._providers.anthropic_api import ANTHROPIC
+from ._providers import provider as provider_named
 from ._providers.batches import BatchAPI
-from ._providers.openai_api import OPENAI
 from ._setup import Source
 
 __all__ = ("Client",)
 
-_APIS: dict[str, BatchAPI] = {"openai": OPENAI, "anthropic": ANTHROPIC}
-_BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
 EMULATOR_KEY = "streambatch-emulator"
 """The key used against a loopback server (the emulator) when none is set."""
-
-
-def _api(provider: str) -> BatchAPI:
-    try:
-        return _APIS[provider]
-    except KeyError:
-        known = ", ".join(sorted(_APIS))
-        raise ConfigError(f"unknown provider {provider!r} (known: {known})") from None
 
 
 def _key(api: BatchAPI, base_url: str, api_key_env: str | None) -> str:
@@ -78,10 +67,12 @@ class Client:
         retry: RetryPolicy | None = None,
         allow_insecure: bool = False,
     ) -> None:
-        self.api = _api(provider)
+        spec = provider_named(provider, jobs=True)
+        assert spec.api is not None  # jobs=True
+        self.api: BatchAPI = spec.api
         self.base_url = (
             base_url
-            or os.environ.get(_BASE_URL_ENV[provider])
+            or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
             or self.api.default_base_url
         )
         headers = self.api.auth_headers(_key(self.api, self.base_url, api_key_env))

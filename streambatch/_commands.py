@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from ._client import Client
-from ._core.jobstate import progress_of
+from ._core.jobstate import batch_failed, progress_of
 from ._core.lines import LineFramer, Lines, Overlong
+from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate
-from ._errors import ConfigError, JobError
-from ._io.jobdir import read_manifest
+from ._errors import ConfigError, JobError, JobLocked
+from ._io.jobdir import read_manifest, request_cancel
 from ._io.reader import file_chunks
 from ._job import Job
 from ._view import ProgressView, describe
@@ -29,6 +30,7 @@ from ._view import ProgressView, describe
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
 
 _ENCODER = msgspec.json.Encoder()
+EXIT_FAILURE = 1
 
 
 def _say(args: argparse.Namespace, line: str) -> None:
@@ -62,11 +64,36 @@ async def _client(
         yield client
 
 
+def _recorded(job_dir: str) -> Manifest | None:
+    """The manifest of the job in ``job_dir``, or None for a new job."""
+    try:
+        return read_manifest(job_dir)
+    except JobError:
+        return None
+
+
+def _base_url(args: argparse.Namespace, manifest: Manifest | None) -> str | None:
+    """The base URL to talk to: the one asked for, else the job's own."""
+    if args.base_url is not None or manifest is None:
+        return str(args.base_url) if args.base_url is not None else None
+    return manifest.base_url
+
+
 @contextlib.asynccontextmanager
 async def _existing_job(args: argparse.Namespace) -> AsyncIterator[Job]:
-    """The job in ``args.job_dir``, with a client for its provider and base URL."""
+    """The job in ``args.job_dir``, with a client for its provider and base URL.
+
+    Raises:
+        ConfigError: ``--base-url`` names another host than the job's.
+    """
     manifest = read_manifest(args.job_dir)
-    async with _client(args, manifest.provider, manifest.base_url) as client:
+    base_url = _base_url(args, manifest)
+    if base_url is not None and base_url.rstrip("/") != manifest.base_url.rstrip("/"):
+        raise ConfigError(
+            f"the job's batches live at {manifest.base_url}, not {base_url}: "
+            "leave out --base-url (or pass that one)"
+        )
+    async with _client(args, manifest.provider, base_url) as client:
         with client.open_job(args.job_dir) as job:
             yield job
 
@@ -74,18 +101,18 @@ async def _existing_job(args: argparse.Namespace) -> AsyncIterator[Job]:
 def _check_emulator_job(job_dir: str) -> None:
     """A built-in emulator lives as long as its command: a job it did not finish
     cannot be resumed against a new one (its batches are gone with it)."""
-    try:
-        manifest = read_manifest(job_dir)
-    except JobError:
+    manifest = _recorded(job_dir)
+    if manifest is None:
         return  # a new job
-    unfinished = [
-        b for c in manifest.chunks for b in c.batches if b.batch_id and not b.downloaded
-    ]
-    if unfinished:
+    if any(b.batch_id and not b.downloaded for _, b in _attempts(manifest)):
         raise ConfigError(
             f"{job_dir} holds a job the built-in emulator of an earlier run did not "
             "finish, and that emulator is gone; use a new --job-dir"
         )
+
+
+def _attempts(manifest: Manifest) -> list[tuple[ChunkRecord, BatchRecord]]:
+    return [(c, b) for c in manifest.chunks for b in c.batches]
 
 
 def _poll(args: argparse.Namespace) -> PollPolicy:
@@ -95,8 +122,8 @@ def _poll(args: argparse.Namespace) -> PollPolicy:
     high = (
         args.poll_max if args.poll_max is not None else max(low, 5.0 if fast else 300.0)
     )
-    if low <= 0 or high < low:
-        raise ConfigError("--poll-min must be positive and at most --poll-max")
+    if high < low:
+        raise ConfigError("--poll-min must be at most --poll-max")
     return PollPolicy(min_delay=low, max_delay=high)
 
 
@@ -126,7 +153,20 @@ async def _wait(args: argparse.Namespace, job: Job) -> None:
         view.close()
 
 
+def _failures(job: Job) -> list[str]:
+    """Why each batch that the provider failed as a whole failed (the latest
+    attempt of each chunk: an older one's requests were retried)."""
+    return [
+        f"batch {c.batch.batch_id} failed: "
+        + ("; ".join(c.batch.errors) or "no reason given")
+        for c in job.manifest.chunks
+        if batch_failed(c.batch)
+    ]
+
+
 async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
+    """Write the results and the summary line; exit 1 if a batch failed whole
+    or the job was cancelled."""
     await job.download()
     counts = await job.write_results(
         args.output, with_response=args.with_response, only=args.only
@@ -137,14 +177,29 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
     )
     elapsed = time.monotonic() - started
     total = sum(counts.values())
-    print(f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s)")
-    return 0
+    failures = _failures(job)
+    for line in failures:
+        print(f"streambatch: {line}", file=sys.stderr)
+    tail = ""
+    if failures:
+        tail = (
+            f"; {len(failures)} batches failed as a whole ({failures[0]}); "
+            "'streambatch retry DIR --all --max-requests N' sends them again, smaller"
+        )
+    elif job.manifest.cancelled:
+        tail = "; the job was cancelled"
+    print(
+        f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s){tail}",
+        flush=True,
+    )
+    return EXIT_FAILURE if tail else 0
 
 
 async def run(args: argparse.Namespace) -> int:
     """``run``: submit, wait, write results; resumes an existing job directory."""
     started = time.monotonic()
-    async with _client(args, args.provider, args.base_url) as client:
+    base_url = _base_url(args, _recorded(args.job_dir))
+    async with _client(args, args.provider, base_url) as client:
         with await _submit(args, client) as job:
             await _wait(args, job)
             return await _write(args, job, started)
@@ -152,7 +207,8 @@ async def run(args: argparse.Namespace) -> int:
 
 async def submit(args: argparse.Namespace) -> int:
     """``submit``: split and create the batches, then return."""
-    async with _client(args, args.provider, args.base_url) as client:
+    base_url = _base_url(args, _recorded(args.job_dir))
+    async with _client(args, args.provider, base_url) as client:
         job = await _submit(args, client)
         job.close()
     return 0
@@ -160,25 +216,40 @@ async def submit(args: argparse.Namespace) -> int:
 
 async def wait(args: argparse.Namespace) -> int:
     """``wait``: poll until every batch of the job has ended."""
+    _poll(args)  # the options are checked before anything is sent
     async with _existing_job(args) as job:
-        try:
-            async with asyncio.timeout(args.timeout):
-                await _wait(args, job)
-        except TimeoutError:
-            print(
-                f"streambatch: still running after {args.timeout:g}s: "
-                f"{describe(job.progress())}; run wait again to go on",
-                file=sys.stderr,
-            )
-            return 1
+        if not job.progress().finished:
+            try:
+                async with asyncio.timeout(args.timeout):
+                    await _wait(args, job)
+            except TimeoutError:
+                print(
+                    f"streambatch: still running after {args.timeout:g}s: "
+                    f"{describe(job.progress())}; run wait again to go on",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILURE
         _say(args, describe(job.progress()))
     return 0
 
 
 async def results(args: argparse.Namespace) -> int:
-    """``results``: download what is missing, then write one record per request."""
+    """``results``: download what is missing, then write one record per request.
+
+    A job whose batches have not all ended is refused (exit 1, saying where it
+    stands) unless ``--partial``: its running batches' requests come out missing.
+    """
+    started = time.monotonic()
     async with _existing_job(args) as job:
-        return await _write(args, job, time.monotonic())
+        progress = job.progress()
+        if not progress.finished and not args.partial:
+            print(
+                f"streambatch: the job has not finished: {describe(progress)}; "
+                "wait for it (streambatch wait), or pass --partial",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        return await _write(args, job, started)
 
 
 async def status(args: argparse.Namespace) -> int:
@@ -191,6 +262,7 @@ async def status(args: argparse.Namespace) -> int:
             "provider": manifest.provider,
             "requests": progress.requests,
             "done": progress.done,
+            "sent": progress.sent,
             "batches": progress.batches,
             "cancelled": manifest.cancelled,
             "chunks": [
@@ -200,6 +272,7 @@ async def status(args: argparse.Namespace) -> int:
                     "batch_id": c.batch.batch_id,
                     "state": c.batch.state,
                     "attempt": c.batch.attempt,
+                    "errors": c.batch.errors,
                 }
                 for c in manifest.chunks
             ],
@@ -211,23 +284,56 @@ async def status(args: argparse.Namespace) -> int:
 
 
 async def cancel(args: argparse.Namespace) -> int:
-    """``cancel``: cancel every batch of the job that has not ended."""
-    async with _existing_job(args) as job:
-        statuses = await job.cancel()
+    """``cancel``: cancel every batch of the job that has not ended.
+
+    While another process holds the job (``run`` or ``wait``), the batches are
+    cancelled at the provider and that process is asked to record the cancel; it
+    notices at its next poll, and stops once the batches have ended.
+    """
+    try:
+        async with _existing_job(args) as job:
+            statuses = await job.cancel()
+    except JobLocked as locked:
+        count = await _cancel_elsewhere(args)
+        who = f"process {locked.pid}" if locked.pid is not None else "the process"
+        print(
+            f"cancel requested for {count} batches; {who}, which holds the job, "
+            "records it and stops when they end"
+        )
+        return 0
     print(f"cancel requested for {len(statuses)} batches")
     return 0
 
 
+async def _cancel_elsewhere(args: argparse.Namespace) -> int:
+    """Cancel a locked job's batches from the manifest it last wrote."""
+    request_cancel(args.job_dir)  # first: no batch is created after this
+    manifest = read_manifest(args.job_dir)
+    running = [b.batch_id for _, b in _attempts(manifest) if b.batch_id and not b.ended]
+    async with _client(args, manifest.provider, _base_url(args, manifest)) as client:
+        for batch_id in running:
+            await client.transport.drive(client.api.cancel(batch_id))
+    return len(running)
+
+
 async def retry(args: argparse.Namespace) -> int:
     """``retry``: resubmit the failed requests as new batches; wait if asked."""
+    policy = _poll(args)
     async with _existing_job(args) as job:
         await job.download()
         count = await job.retry_failed(
-            all_failures=args.all, max_attempts=args.max_attempts
+            all_failures=args.all,
+            max_attempts=args.max_attempts,
+            max_requests=args.max_requests,
+            max_bytes=args.max_bytes,
         )
         _say(args, f"streambatch: {count} requests resubmitted")
         if count and args.wait:
-            await _wait(args, job)
+            view = ProgressView(job.progress(), quiet=args.quiet)
+            try:
+                await job.wait(poll=policy, on_progress=view.update)
+            finally:
+                view.close()
             await job.download()
     return 0
 

@@ -191,19 +191,30 @@ class Job:
         )
 
     async def retry_failed(
-        self, *, all_failures: bool = False, max_attempts: int = 3
+        self,
+        *,
+        all_failures: bool = False,
+        max_attempts: int = 3,
+        max_requests: int | None = None,
+        max_bytes: int | None = None,
     ) -> int:
         """Resubmit the failed requests as new batches (attempt N); return how many.
 
         Only retryable failures (expired, canceled, missing, server and rate-limit
         errors) unless ``all_failures``; a request is sent at most
-        ``max_attempts`` times. Wait for the new batches with :meth:`wait`.
+        ``max_attempts`` times. ``max_requests`` and ``max_bytes`` split a
+        chunk's retry into smaller batches (for a batch the provider failed for
+        its size). Wait for the new batches with :meth:`wait`.
 
         Raises:
             JobError: a batch has not ended or has not been downloaded yet.
         """
         count = await plan_retry(
-            self.store, all_failures=all_failures, max_attempts=max_attempts
+            self.store,
+            all_failures=all_failures,
+            max_attempts=max_attempts,
+            max_requests=max_requests,
+            max_bytes=max_bytes,
         )
         if count:
             await self.submit()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from ._collect import decode_id, result_batches
 from ._core.jobstate import retry_added, unfinished
@@ -27,7 +28,12 @@ log = logging.getLogger("streambatch.retry")
 
 
 async def plan_retry(
-    store: JobStore, *, all_failures: bool = False, max_attempts: int = 3
+    store: JobStore,
+    *,
+    all_failures: bool = False,
+    max_attempts: int = 3,
+    max_requests: int | None = None,
+    max_bytes: int | None = None,
 ) -> int:
     """Record a retry attempt for every chunk with failures; return how many requests.
 
@@ -36,6 +42,9 @@ async def plan_retry(
     Args:
         all_failures: retry every failure, permanent ones too.
         max_attempts: a request is sent at most this many times in all.
+        max_requests: at most this many requests per new batch (a chunk's
+            retry becomes several batches: for a batch that failed for size).
+        max_bytes: at most this many bytes per new batch (likewise).
 
     Raises:
         JobError: a batch of the job has not ended or its files are not downloaded.
@@ -57,36 +66,69 @@ async def plan_retry(
             and r.attempt < max_attempts
         }
         if wanted:
-            total += await _add_attempt(store, chunk, wanted)
+            parts = await _copy_lines(
+                store, chunk, wanted, max_requests or len(wanted), max_bytes
+            )
+            store.add_attempts(chunk, retry_added(chunk, parts))
+            count = sum(n for _, n in parts)
+            log.info(
+                "chunk %d: retrying %d requests in %d batches",
+                chunk.index,
+                count,
+                len(parts),
+            )
+            total += count
     return total
 
 
-async def _add_attempt(store: JobStore, chunk: ChunkRecord, wanted: set[str]) -> int:
-    attempt = chunk.batch.attempt + 1
-    relative = f"chunks/retry-{chunk.index:05d}-{attempt}.jsonl"
-    written = await _copy_lines(store, chunk.path, relative, wanted)
-    store.add_attempt(chunk, retry_added(chunk, relative, written))
-    log.info(
-        "chunk %d: retrying %d requests as attempt %d", chunk.index, written, attempt
-    )
-    return written
-
-
 async def _copy_lines(
-    store: JobStore, source: str, target: str, wanted: set[str]
-) -> int:
-    """Copy the lines of ``source`` whose custom_id is in ``wanted``; count them."""
+    store: JobStore,
+    chunk: ChunkRecord,
+    wanted: set[str],
+    max_requests: int,
+    max_bytes: int | None,
+) -> list[tuple[str, int]]:
+    """Copy the chunk's lines whose custom_id is in ``wanted``, byte for byte,
+    into retry files of at most ``max_requests`` lines and ``max_bytes`` bytes;
+    return each file's path (relative to the job) and line count."""
+    first = chunk.batch.attempt + 1
+    parts: list[tuple[str, int]] = []
+    out = None
+    count = size = 0
+
+    def start() -> Any:
+        relative = f"chunks/retry-{chunk.index:05d}-{first + len(parts)}.jsonl"
+        parts.append((relative, 0))
+        # Small writes to a local file; created readable by the owner only.
+        return open(  # closed below
+            store.dir.chunk_path(relative),
+            "wb",
+            opener=lambda p, f: os.open(p, f, 0o600),
+        )
+
     framer = LineFramer()
-    count = 0
-    path = store.dir.chunk_path(target)
-    # Small writes to a local file; created readable by the owner only.
-    with open(path, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:  # noqa: ASYNC230
-        async for block in file_chunks(store.dir.chunk_path(source)):
+    try:
+        async for block in file_chunks(store.dir.chunk_path(chunk.path)):
             for frame in framer.feed(block):
                 if not isinstance(frame, Lines):
                     continue
                 for line in bytes(frame.data).split(b"\n"):
-                    if line.strip() and decode_id(line) in wanted:
-                        out.write(line + b"\n")
-                        count += 1
-    return count
+                    if not line.strip() or decode_id(line) not in wanted:
+                        continue
+                    full = out is not None and (
+                        count >= max_requests
+                        or (max_bytes is not None and size + len(line) + 1 > max_bytes)
+                    )
+                    if out is None or full:
+                        if out is not None:
+                            out.close()
+                            parts[-1] = (parts[-1][0], count)
+                        out, count, size = start(), 0, 0
+                    out.write(line + b"\n")
+                    count += 1
+                    size += len(line) + 1
+    finally:
+        if out is not None:
+            out.close()
+            parts[-1] = (parts[-1][0], count)
+    return parts

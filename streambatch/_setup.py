@@ -15,8 +15,9 @@ from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ._core.jobstate import unfinished
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
-from ._errors import JobError
+from ._errors import ConfigError, InputError, JobError
 from ._io.jobdir import JobDir, sha256_file
 from ._io.split import SplitPlan, split_input, split_requests
 
@@ -46,7 +47,8 @@ async def open_manifest(
     """
     existing = job_dir.load()
     if existing is not None:
-        await _check_same_input(existing, source, provider)
+        _check_same_job(existing, provider, base_url, max_requests, max_bytes)
+        await _check_same_input(existing, source)
         return existing
     staging = job_dir.path / "chunks.partial"
     shutil.rmtree(staging, ignore_errors=True)
@@ -63,6 +65,8 @@ async def open_manifest(
         created_at=time.time(),
         chunks=_adopt(plan, job_dir, job_id),
         keep_files=keep_files,
+        max_requests=max_requests,
+        max_bytes=max_bytes,
     )
     shutil.rmtree(staging, ignore_errors=True)
     job_dir.save(manifest)
@@ -78,6 +82,7 @@ async def _split(
 ) -> SplitPlan:
     try:
         if isinstance(source, str | os.PathLike):
+            _check_encoding(source)
             return await split_input(
                 source,
                 provider,
@@ -121,11 +126,74 @@ def _absolute(path: str | os.PathLike[str]) -> str:
     return str(Path(path).absolute())
 
 
-async def _check_same_input(manifest: Manifest, source: Source, provider: str) -> None:
+_GZIP = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+
+
+def _check_encoding(path: str | os.PathLike[str]) -> None:
+    """Refuse, by name, the two inputs that are not plain UTF-8 JSON lines but
+    look like them to a user: a gzip file and a file that starts with a BOM.
+
+    Raises:
+        InputError: the input is compressed or starts with a byte-order mark.
+    """
+    try:
+        with open(path, "rb") as file:  # three bytes, once
+            head = file.read(3)
+    except OSError:
+        return  # the split reports it
+    if head.startswith(_GZIP):
+        raise InputError(
+            "the input is gzip-compressed: decompress it first "
+            f"(gunzip -k {os.fspath(path)})",
+            path=os.fspath(path),
+        )
+    if head.startswith(_BOM):
+        raise InputError(
+            "the input starts with a UTF-8 byte-order mark, which the providers "
+            "refuse: save it as UTF-8 without BOM (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//')",
+            path=os.fspath(path),
+            line_no=1,
+        )
+
+
+def _check_same_job(
+    manifest: Manifest,
+    provider: str,
+    base_url: str,
+    max_requests: int | None,
+    max_bytes: int | None,
+) -> None:
+    """A resumed job keeps what it was submitted with: its provider, its host
+    (its batches live there) and its split.
+
+    Raises:
+        ConfigError: a different host or split was asked for.
+        JobError: the directory holds another provider's job.
+    """
     if manifest.provider != provider:
         raise JobError(
             f"the job directory holds a {manifest.provider} job, not {provider}"
         )
+    if base_url.rstrip("/") != manifest.base_url.rstrip("/") and unfinished(manifest):
+        raise ConfigError(
+            f"the job's batches live at {manifest.base_url}, not {base_url}: "
+            "resume it without --base-url (or with that one), or use a new --job-dir"
+        )
+    for option, asked, recorded in (
+        ("--max-requests", max_requests, manifest.max_requests),
+        ("--max-bytes", max_bytes, manifest.max_bytes),
+    ):
+        if asked is not None and asked != recorded:
+            was = "none" if recorded is None else str(recorded)
+            raise ConfigError(
+                f"the job was split with {option} {was}; a resumed job keeps its "
+                f"split (use a new --job-dir, or 'streambatch retry {option} N' to "
+                "re-split what failed)"
+            )
+
+
+async def _check_same_input(manifest: Manifest, source: Source) -> None:
     if not isinstance(source, str | os.PathLike):
         log.info("resuming; requests given from Python are not checked again")
         return

@@ -13,9 +13,11 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__, _commands
 from ._errors import ConfigError, InputError, StreamBatchError
+from ._providers import PROVIDER_NAMES
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -42,70 +44,130 @@ def _size(text: str) -> int:
     return int(float(match[1]) * _UNITS[match[2]])
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _positive(kind: type[float] | type[int]) -> Any:
+    """An argparse type: a number above zero."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a {kind.__name__}: {text!r}"
+            ) from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """The options every subcommand that talks to a provider takes, before or
+    after the subcommand (on a subcommand they override the top level's)."""
+    unset: Any = None if top else argparse.SUPPRESS
     parser.add_argument(
-        "--api-key-env", metavar="NAME", help="environment variable holding the API key"
+        "--base-url",
+        default=unset,
+        metavar="URL",
+        help="the API base URL (OpenAI's includes /v1); default: the job's, the "
+        "SDK's environment variable, or the public API",
     )
     parser.add_argument(
+        "--api-key-env",
+        default=unset,
+        metavar="NAME",
+        help="the environment variable holding the API key",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning" if top else argparse.SUPPRESS,
+        choices=["debug", "info", "warning", "error"],
+        help="logging verbosity (debug also shows tracebacks); default warning",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print only the summary and errors",
+    )
+
+
+def _polling(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--poll-min",
-        type=float,
-        default=5.0,
+        type=_positive(float),
         metavar="SECONDS",
-        help="shortest wait between polls of a batch (default 5)",
+        help="shortest wait between polls of a batch (default 5; 0.5 on the emulator)",
     )
     parser.add_argument(
         "--poll-max",
-        type=float,
-        default=300.0,
+        type=_positive(float),
         metavar="SECONDS",
-        help="longest wait between polls of a batch (default 300)",
+        help="longest wait between polls of a batch (default 300; 5 on the emulator)",
     )
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
-def _new_job(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="the requests, one JSON object per line")
-    parser.add_argument("--provider", required=True, choices=["openai", "anthropic"])
+def _splitting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--job-dir", required=True, help="where the job keeps its state"
-    )
-    parser.add_argument("--base-url", help="the API base URL (OpenAI's includes /v1)")
-    parser.add_argument(
-        "--max-requests", type=int, metavar="N", help="at most N requests per batch"
+        "--max-requests",
+        type=_positive(int),
+        metavar="N",
+        help="at most N requests per batch (at most the provider's limit)",
     )
     parser.add_argument(
         "--max-bytes",
         type=_size,
         metavar="SIZE",
-        help="at most SIZE per batch (e.g. 100MB)",
+        help="at most SIZE per batch, e.g. 100MB (at most the provider's limit)",
     )
+
+
+def _new_job(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="the requests, one JSON object per line")
+    parser.add_argument(
+        "--provider",
+        required=True,
+        choices=list(PROVIDER_NAMES),
+        help="the provider whose batch API runs the job",
+    )
+    parser.add_argument(
+        "--job-dir", required=True, help="where the job keeps its state"
+    )
+    _splitting(parser)
     parser.add_argument(
         "--keep-files",
         action="store_true",
         help="keep uploaded input files at the provider after their batch ends",
     )
+
+
+def _emulator(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emulator",
         action="store_true",
-        help="run against the built-in emulator (no key, no network)",
+        help="run against the built-in emulator (no key, no network); it lives "
+        "as long as this command",
     )
     parser.add_argument(
         "--emulator-clock",
         default="fast",
         choices=["instant", "fast", "realistic"],
-        help="the emulator's clock (default fast)",
+        help="the built-in emulator's clock (default fast)",
     )
 
 
 def _results_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", required=True, help="the results file (JSONL)"
+        "-o", "--output", required=True, help="the results file (JSON lines)"
     )
     parser.add_argument(
         "--with-response", action="store_true", help="add each raw response body"
     )
     parser.add_argument(
-        "--only", choices=["succeeded", "failed"], help="write only these records"
+        "--only",
+        choices=["succeeded", "failed"],
+        help="write only these records (the summary counts all)",
     )
 
 
@@ -117,17 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="streambatch", description="Run LLM batch jobs at scale."
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="logging verbosity (debug also shows tracebacks)",
-    )
+    _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="submit, wait and write results (resumes)")
     _new_job(run)
     _results_options(run)
+    _polling(run)
+    _emulator(run)
     _common(run)
     run.set_defaults(handler=_commands.run)
 
@@ -135,52 +194,79 @@ def build_parser() -> argparse.ArgumentParser:
         "submit", help="split the input and create its batches"
     )
     _new_job(submit)
+    submit.add_argument(
+        "--emulator",
+        action="store_true",
+        help=argparse.SUPPRESS,  # refused: the emulator would die with the command
+    )
     _common(submit)
     submit.set_defaults(handler=_commands.submit)
 
-    for name, help_text, handler in [
-        ("status", "show what a job directory records", _commands.status),
-        ("wait", "poll until every batch has ended", _commands.wait),
-        ("results", "write one result per request", _commands.results),
-        ("cancel", "cancel every unfinished batch", _commands.cancel),
-        ("retry", "resubmit failed requests as new batches", _commands.retry),
-    ]:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("job_dir", metavar="DIR")
-        _common(sub)
-        sub.set_defaults(handler=handler)
-        if name == "status":
-            sub.add_argument("--json", action="store_true", help="print JSON")
-        if name == "wait":
-            sub.add_argument(
-                "--timeout",
-                type=float,
-                metavar="SECONDS",
-                help="give up waiting after SECONDS (exit 1; the job goes on)",
-            )
-        if name == "results":
-            _results_options(sub)
-        if name == "retry":
-            sub.add_argument(
-                "--wait", action="store_true", help="wait for the new batches"
-            )
-            sub.add_argument(
-                "--all", action="store_true", help="retry permanent failures too"
-            )
-            sub.add_argument(
-                "--max-attempts",
-                type=int,
-                default=3,
-                metavar="N",
-                help="send a request at most N times in all (default 3)",
-            )
+    status = commands.add_parser("status", help="show what a job directory records")
+    status.add_argument("job_dir", metavar="DIR")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_commands.status)
+
+    wait = commands.add_parser("wait", help="poll until every batch has ended")
+    wait.add_argument("job_dir", metavar="DIR")
+    wait.add_argument(
+        "--timeout",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="give up waiting after SECONDS (exit 1; the job goes on)",
+    )
+    _polling(wait)
+    _common(wait)
+    wait.set_defaults(handler=_commands.wait)
+
+    results = commands.add_parser("results", help="write one result per request")
+    results.add_argument("job_dir", metavar="DIR")
+    _results_options(results)
+    results.add_argument(
+        "--partial",
+        action="store_true",
+        help="write results although batches are still running (theirs are missing)",
+    )
+    _common(results)
+    results.set_defaults(handler=_commands.results)
+
+    retry = commands.add_parser("retry", help="resubmit failed requests as new batches")
+    retry.add_argument("job_dir", metavar="DIR")
+    retry.add_argument("--wait", action="store_true", help="wait for the new batches")
+    retry.add_argument(
+        "--all", action="store_true", help="retry permanent failures too"
+    )
+    retry.add_argument(
+        "--max-attempts",
+        type=_positive(int),
+        default=3,
+        metavar="N",
+        help="send a request at most N times in all (default 3)",
+    )
+    _splitting(retry)
+    _polling(retry)
+    _common(retry)
+    retry.set_defaults(handler=_commands.retry)
+
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel every unfinished batch (also while another process waits)",
+    )
+    cancel.add_argument("job_dir", metavar="DIR")
+    _common(cancel)
+    cancel.set_defaults(handler=_commands.cancel)
 
     estimate = commands.add_parser(
         "estimate",
         help="count requests, tokens and the batch cost of an input (offline)",
     )
     estimate.add_argument("input", help="the requests, one JSON object per line")
-    estimate.add_argument("--provider", required=True, choices=["openai", "anthropic"])
+    estimate.add_argument(
+        "--provider",
+        required=True,
+        choices=list(PROVIDER_NAMES),
+        help="the provider whose prices apply",
+    )
     estimate.add_argument("--model", help="price every request as this model")
     estimate.set_defaults(handler=_commands.estimate)
 
@@ -192,15 +278,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check(args: argparse.Namespace) -> None:
+    """What the parser cannot check alone, checked before anything runs."""
+    low, high = getattr(args, "poll_min", None), getattr(args, "poll_max", None)
+    if low is not None and high is not None and high < low:
+        raise ConfigError("--poll-min must be at most --poll-max")
+    if getattr(args, "emulator", False) and args.command == "submit":
+        raise ConfigError(
+            "--emulator is for run only: the built-in emulator lives as long as "
+            "the command, so a submitted job could never finish (serve one with "
+            "'streambatch emulator' and pass its --base-url instead)"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     debug = args.log_level == "debug"
     try:
+        _check(args)
         if getattr(args, "sync", False):
             code: int = args.handler(args)
         else:

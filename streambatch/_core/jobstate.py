@@ -176,8 +176,10 @@ def input_deleted(record: BatchRecord) -> Step:
     return Step(_replace(record, file_deleted=True), Durability.WRITE)
 
 
-def retry_added(chunk: ChunkRecord, path: str, n_requests: int) -> Step:
-    """A new attempt of ``chunk``: ``n_requests`` of its requests, copied to ``path``.
+def retry_added(chunk: ChunkRecord, parts: list[tuple[str, int]]) -> list[Step]:
+    """New attempts of ``chunk``: one per part, each ``(path, n_requests)`` of
+    its failed requests copied to ``path`` (several parts when a retry is split
+    smaller than the chunk was).
 
     Raises:
         JobError: an attempt of the chunk has not ended and been downloaded.
@@ -189,10 +191,14 @@ def retry_added(chunk: ChunkRecord, path: str, n_requests: int) -> Step:
                 "has not ended or not been downloaded: wait for the job "
                 "(streambatch wait) before retrying"
             )
-    number = chunk.batch.attempt + 1
-    tag = chunk.batches[0].tag | {"streambatch_attempt": str(number)}
-    record = BatchRecord(attempt=number, path=path, n_requests=n_requests, tag=tag)
-    return Step(record, Durability.SYNC)
+    steps = []
+    number = chunk.batch.attempt
+    for path, n_requests in parts:
+        number += 1
+        tag = chunk.batches[0].tag | {"streambatch_attempt": str(number)}
+        record = BatchRecord(attempt=number, path=path, n_requests=n_requests, tag=tag)
+        steps.append(Step(record, Durability.SYNC))
+    return steps
 
 
 def cancel_requested(manifest: Manifest) -> tuple[Manifest, Durability]:
@@ -228,26 +234,26 @@ def unfinished(manifest: Manifest) -> list[BatchRecord]:
 def settled(chunk: ChunkRecord) -> int:
     """How many of the chunk's requests have a final answer.
 
-    A request's answer is its latest attempt's. Retries are made only once every
-    attempt has ended, so the requests that the latest attempt does not hold were
-    settled by older attempts; of those it holds, an ended batch settled all, a
-    running one those its counts say.
+    A request's answer is its newest attempt's. Retries are made only once every
+    attempt has ended, so the attempts still running are the newest round's,
+    and they hold disjoint requests: all the others are settled, and of theirs,
+    those their counts say.
     """
-    latest = chunk.batch
-    size = chunk.size_of(latest)
-    if latest.state is not None and latest.state.terminal:
-        done = size
-    else:
-        done = min(size, (latest.succeeded or 0) + (latest.failed or 0))
-    return chunk.n_requests - size + done
+    owed = 0
+    for record in chunk.batches:
+        if record.state is None or not record.state.terminal:
+            size = chunk.size_of(record)
+            owed += size - min(size, (record.succeeded or 0) + (record.failed or 0))
+    return chunk.n_requests - owed
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
     """Where a job stands.
 
     Attributes:
-        batches: the number of latest attempts in each state (``pending`` for
-            those without a batch yet).
+        batches: the number of batches in each state (``pending`` for those
+            not created yet): of each chunk, the attempts still running, or
+            its latest.
         requests: the job's requests (a retried request counts once).
         done: requests with a final answer (succeeded or failed), retries
             included. Anthropic reports counts only when a batch ends, so this
@@ -271,8 +277,10 @@ def progress_of(manifest: Manifest) -> Progress:
     states: dict[str, int] = {}
     done = sent = 0
     for chunk in manifest.chunks:
-        state = chunk.batch.state or "pending"
-        states[state] = states.get(state, 0) + 1
+        running = [b for b in chunk.batches if b.state is None or not b.state.terminal]
+        for record in running or [chunk.batch]:
+            state = record.state or "pending"
+            states[state] = states.get(state, 0) + 1
         done += settled(chunk)
         sent += sum(chunk.size_of(b) for b in chunk.batches if b.batch_id)
     return Progress(

@@ -120,6 +120,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     chunks: list[ChunkRecord] = []
     cancelled: bool = False
     keep_files: bool = False
+    max_requests: int | None = None
+    max_bytes: int | None = None
 
 
 class _Version(msgspec.Struct):

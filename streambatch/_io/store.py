@@ -78,11 +78,10 @@ class JobStore:
         self._saved(step.durability)
         return record
 
-    def add_attempt(self, chunk: ChunkRecord, step: Step) -> BatchRecord:
-        """Append ``step``'s record to the chunk as its newest attempt, durably."""
-        chunk.batches.append(step.record)
-        self._saved(step.durability)
-        return step.record
+    def add_attempts(self, chunk: ChunkRecord, steps: list[Step]) -> None:
+        """Append the steps' records to the chunk as its newest attempts, durably."""
+        chunk.batches.extend(step.record for step in steps)
+        self._saved(max((step.durability for step in steps), default=Durability.LAZY))
 
     def cancel(self) -> None:
         """Record that the job is cancelled (it creates no batch again)."""

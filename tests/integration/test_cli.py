@@ -59,13 +59,15 @@ def test_bad_input_exits_2_listing_every_bad_line(
     )
     code = main(
         [
-            "submit",
+            "run",
             str(source),
             "--provider",
             "openai",
             "--emulator",
             "--job-dir",
             str(tmp_path / "job"),
+            "-o",
+            str(tmp_path / "out.jsonl"),
         ]
     )
     assert code == 2
@@ -293,8 +295,12 @@ def test_an_unfinished_emulator_job_is_not_resumed_against_a_new_emulator(
         "--job-dir",
         job,
     ]
-    assert main(new) == 0  # submitted; the emulator went away with the command
-    again = [
+    # Refused: the emulator would go away with the command, the job unfinished.
+    assert main(new) == 2
+    assert "--emulator is for run only" in capsys.readouterr().err
+    assert not (tmp_path / "job").exists()
+    # A job an earlier built-in emulator left unfinished (killed mid-run).
+    run = [
         "run",
         str(tmp_path / "in.jsonl"),
         "--provider",
@@ -305,5 +311,12 @@ def test_an_unfinished_emulator_job_is_not_resumed_against_a_new_emulator(
         "-o",
         str(tmp_path / "o.jsonl"),
     ]
-    assert main(again) == 2
+    assert main(run) == 0
+    manifest = tmp_path / "job" / "manifest.json"
+    data = json.loads(manifest.read_bytes())
+    for chunk in data["chunks"]:
+        for batch in chunk["batches"]:
+            batch["downloads"] = {}
+    manifest.write_text(json.dumps(data))
+    assert main(run) == 2
     assert "use a new --job-dir" in capsys.readouterr().err

@@ -8,7 +8,8 @@ written (a process dying) or not flushed (the machine dying). After every step:
 - an intent is on the flushed disk before every create call;
 - no attempt ever gets two batches at the provider, and every recorded batch
   is the attempt's own;
-- every custom_id belongs to exactly one live attempt (its newest);
+- the attempts are numbered in order and hold what the model says (which
+  record each custom_id gets from them is test_ledger's);
 - progress counts every attempt: it never goes past the total, never goes back
   but at a crash or a retry, and reaches the total once every batch has ended;
 - an ended batch has its download plan.
@@ -116,6 +117,10 @@ def make_manifest(sizes: list[int]) -> Manifest:
     )
 
 
+def action_of(record: BatchRecord) -> Action:
+    return next_action(record, uploads=True, keep_files=False)
+
+
 class Simulation:
     def __init__(self, sizes: list[int], rng: random.Random, job_dir: JobDir) -> None:
         manifest = make_manifest(sizes)
@@ -145,8 +150,11 @@ class Simulation:
 
     def step(self, index: int) -> None:
         chunk = self.store.manifest.chunks[index]
-        record = chunk.batch
-        action = next_action(record, uploads=True, keep_files=False)
+        # The first attempt with something to do (parts of a retry run side by side).
+        record = next(
+            (b for b in chunk.batches if action_of(b) is not Action.DONE), chunk.batch
+        )
+        action = action_of(record)
         rng = self.rng
         if action is Action.UPLOAD:
             self.store.apply(chunk, uploaded(record, f"file-{index}-{record.attempt}"))
@@ -217,9 +225,15 @@ class Simulation:
         wanted = {cid for cid in sorted(live) if self.rng.random() < 0.5}
         if not wanted:
             return
-        step = retry_added(chunk, f"chunks/retry-{chunk.index}.jsonl", len(wanted))
-        self.store.add_attempt(chunk, step)
-        attempts[step.record.attempt] = wanted
+        ordered = sorted(wanted)
+        cut = self.rng.randint(1, len(ordered))  # sometimes in two parts
+        parts = [ordered[:cut], ordered[cut:]] if cut < len(ordered) else [ordered]
+        steps = retry_added(
+            chunk, [(f"chunks/retry-{chunk.index}", len(p)) for p in parts]
+        )
+        self.store.add_attempts(chunk, steps)
+        for step, part in zip(steps, parts, strict=True):
+            attempts[step.record.attempt] = set(part)
         self.last_done = 0  # the retried requests are owed again
 
     def check(self) -> None:
@@ -234,17 +248,15 @@ class Simulation:
                     assert owner == (chunk.index, record.attempt)
                 if record.state is not None and record.state.terminal:
                     assert record.plan is not None
-            # Every custom_id has exactly one live attempt, the newest holding it.
+            # The store's attempts are the model's, sizes and all.
             attempts = {
                 n: ids
                 for n, ids in self.held[chunk.index].items()
                 if n <= chunk.batch.attempt
             }
-            everything = attempts[1]
-            for cid in everything:
-                live = [n for n, ids in attempts.items() if cid in ids]
-                assert max(live) == max(n for n in attempts if cid in attempts[n])
-            assert chunk.size_of(chunk.batch) == len(attempts[chunk.batch.attempt])
+            assert [b.attempt for b in chunk.batches] == sorted(attempts)
+            for record in chunk.batches:
+                assert chunk.size_of(record) == len(attempts[record.attempt])
         progress = progress_of(manifest)
         assert 0 <= progress.done <= progress.requests
         assert progress.done >= self.last_done
@@ -283,9 +295,7 @@ def test_random_steps_and_crashes_keep_the_invariants(
         for _ in range(40 * len(sizes)):
             for index in range(len(sizes)):
                 chunk = simulation.store.manifest.chunks[index]
-                if next_action(chunk.batch, uploads=True, keep_files=False) is not (
-                    Action.DONE
-                ):
+                if any(action_of(b) is not Action.DONE for b in chunk.batches):
                     simulation.step(index)
             simulation.check()
         progress = progress_of(simulation.store.manifest)
@@ -319,7 +329,7 @@ def test_transitions_refuse_what_cannot_happen() -> None:
         index=0, path="c", n_requests=1, n_bytes=1, first_line=1, batches=[made]
     )
     with pytest.raises(JobError, match="not been downloaded"):
-        retry_added(chunk, "r", 1)
+        retry_added(chunk, [("r", 1)])
 
 
 def test_progress_counts_a_retried_job_whole() -> None:
@@ -340,7 +350,7 @@ def test_progress_counts_a_retried_job_whole() -> None:
     )
     manifest = make_manifest([2000])
     manifest.chunks[0] = chunk
-    chunk.batches.append(retry_added(chunk, "r", 95).record)
+    chunk.batches.append(retry_added(chunk, [("r", 95)])[0].record)
     assert progress_of(manifest).done == 1905
     retry = create_intended(chunk.batches[1], 2.0).record
     retry = created(retry, "b2").record
