@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._errors import ConfigError
 from .anthropic import AnthropicCodec
 from .codec import ResultCodec
+from .gemini import GeminiCodec
 from .openai import OpenAICodec
 
 __all__ = ("PROVIDERS", "codec_for")
@@ -16,6 +17,7 @@ _CODECS: dict[str, type[ResultCodec]] = {
     "openai": OpenAICodec,
     "azure": OpenAICodec,
     "anthropic": AnthropicCodec,
+    "gemini": GeminiCodec,
 }
 
 PROVIDERS = tuple(sorted(_CODECS))
