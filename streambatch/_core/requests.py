@@ -100,10 +100,31 @@ class _AnthropicLine(msgspec.Struct, gc=False):
         return None
 
 
+class _GeminiRequest(msgspec.Struct, gc=False):
+    contents: Annotated[list[_Object], msgspec.Meta(min_length=1)]
+
+
+class _GeminiLine(msgspec.Struct, gc=False):
+    """A Gemini batch file line, ``{"key", "request"}`` (PROVIDERS.md 5.2): the id
+    is read from ``key`` into ``custom_id``, the name every other rule reads."""
+
+    custom_id: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="key")
+    request: _GeminiRequest = msgspec.field()
+
+    @property
+    def group(self) -> None:
+        return None
+
+
 _OPENAI = msgspec.json.Decoder(_OpenAILine)
 _ANTHROPIC = msgspec.json.Decoder(_AnthropicLine)
-_View = _OpenAILine | _AnthropicLine
-_Decoder = msgspec.json.Decoder[_OpenAILine] | msgspec.json.Decoder[_AnthropicLine]
+_GEMINI = msgspec.json.Decoder(_GeminiLine)
+_View = _OpenAILine | _AnthropicLine | _GeminiLine
+_Decoder = (
+    msgspec.json.Decoder[_OpenAILine]
+    | msgspec.json.Decoder[_AnthropicLine]
+    | msgspec.json.Decoder[_GeminiLine]
+)
 
 _OPENAI_REASONS = {
     "custom_id": "custom_id must be a non-empty string",
@@ -115,6 +136,10 @@ _ANTHROPIC_REASONS = {
     "custom_id": f"custom_id must match {_ANTHROPIC_ID}",
     "params.max_tokens": "params.max_tokens must be an integer of at least 1",
     "params.stream": "params.stream must not be true: batches do not stream",
+}
+_GEMINI_REASONS = {
+    "key": "key must be a non-empty string",
+    "request.contents": "request.contents must be a non-empty array",
 }
 
 
@@ -199,7 +224,7 @@ class RequestChecker:
     """Check request lines against one provider's rules.
 
     Args:
-        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        provider: ``"openai"``, ``"azure"``, ``"anthropic"`` or ``"gemini"``.
 
     Raises:
         ConfigError: the provider has no input rules here.
@@ -214,6 +239,8 @@ class RequestChecker:
             self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
         elif provider == "anthropic":
             self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
+        elif provider == "gemini":
+            self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
         else:
             raise ConfigError(f"cannot split input for provider {provider!r}")
 
