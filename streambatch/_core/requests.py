@@ -101,19 +101,35 @@ class _AnthropicLine(msgspec.Struct, gc=False):
 
 
 class _GeminiRequest(msgspec.Struct, gc=False):
+    model: Annotated[str, msgspec.Meta(min_length=1)]
     contents: Annotated[list[_Object], msgspec.Meta(min_length=1)]
 
 
 class _GeminiLine(msgspec.Struct, gc=False):
-    """A Gemini batch file line, ``{"key", "request"}`` (PROVIDERS.md 5.2): the id
-    is read from ``key`` into ``custom_id``, the name every other rule reads."""
+    """A Gemini batch file line, ``{"key", "request"}`` (PROVIDERS.md 5.2).
+
+    The id is read from ``key`` into ``custom_id``, the name every other rule
+    reads. A batch has one model, named in its URL: each line names it in
+    ``request.model``, and the line's ``url`` (its group's first half, the
+    chunk's endpoint) is that batch URL, ``models/{model}:batchGenerateContent``.
+    """
 
     custom_id: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="key")
     request: _GeminiRequest = msgspec.field()
 
     @property
-    def group(self) -> None:
-        return None
+    def body(self) -> _GeminiRequest:
+        return self.request
+
+    @property
+    def url(self) -> str:
+        model = self.request.model
+        name = model if model.startswith("models/") else f"models/{model}"
+        return f"{name}:batchGenerateContent"
+
+    @property
+    def group(self) -> Group:
+        return (self.url, self.request.model)
 
 
 _OPENAI = msgspec.json.Decoder(_OpenAILine)
@@ -140,6 +156,7 @@ _ANTHROPIC_REASONS = {
 _GEMINI_REASONS = {
     "key": "key must be a non-empty string",
     "request.contents": "request.contents must be a non-empty array",
+    "request.model": "request.model must name the model, e.g. gemini-2.5-flash",
 }
 
 
@@ -234,13 +251,13 @@ class RequestChecker:
 
     def __init__(self, provider: str) -> None:
         self._decoder: _Decoder
-        self._grouped = provider in ("openai", "azure")
-        if self._grouped:
+        self._grouped = provider in ("openai", "azure", "gemini")
+        if provider == "gemini":
+            self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
+        elif self._grouped:
             self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
         elif provider == "anthropic":
             self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
-        elif provider == "gemini":
-            self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
         else:
             raise ConfigError(f"cannot split input for provider {provider!r}")
 
