@@ -65,7 +65,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _new_job(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="the requests, one JSON object per line")
-    parser.add_argument("--provider", required=True, choices=["openai", "anthropic"])
+    parser.add_argument(
+        "--provider", required=True, choices=["openai", "anthropic", "gemini"]
+    )
     parser.add_argument(
         "--job-dir", required=True, help="where the job keeps its state"
     )
