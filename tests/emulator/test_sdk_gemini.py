@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pathlib
+from typing import Any
 
 import pytest
 from google import genai
@@ -41,7 +42,9 @@ async def wait(client: genai.Client, name: str) -> types.BatchJob:
 
 async def test_file_round_trip(emulator: Emulator, tmp_path: pathlib.Path) -> None:
     source = tmp_path / "requests.jsonl"
-    lines = [{"key": f"req-{n}", "request": request(n)} for n in range(12)]
+    lines: list[dict[str, Any]] = [
+        {"key": f"req-{n}", "request": request(n)} for n in range(12)
+    ]
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     client = client_for(emulator)
     uploaded = await client.aio.files.upload(
