@@ -1,0 +1,99 @@
+"""The command line with ``--provider gemini`` against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+
+import pytest
+
+from streambatch.cli import main
+from streambatch.testing import Emulator, EmulatorConfig, Timings
+from streambatch.testing.sample import write_sample
+
+from .test_gemini_jobs import needs_keys
+
+POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
+
+
+@needs_keys
+def test_run_a_multi_chunk_job_against_the_built_in_emulator(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "gemini", 250)
+    args = [
+        "run",
+        str(tmp_path / "in.jsonl"),
+        "--provider",
+        "gemini",
+        "--emulator",
+        "--emulator-clock",
+        "instant",
+        "--job-dir",
+        str(tmp_path / "job"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--max-requests",
+        "100",
+        *POLL,
+    ]
+    assert main(args) == 0
+    rows = [
+        json.loads(line) for line in (tmp_path / "out.jsonl").read_bytes().splitlines()
+    ]
+    assert len(rows) == 250
+    assert {row["status"] for row in rows} == {"succeeded"}
+    assert len({row["batch_id"] for row in rows}) == 3
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith(
+        "results: succeeded=250 errored=0 expired=0 canceled=0 total=250"
+    )
+
+
+@needs_keys
+async def test_submit_is_resumed_by_wait_and_results(tmp_path: pathlib.Path) -> None:
+    """Separate commands against one emulator: the job directory carries the state."""
+    write_sample(str(tmp_path / "in.jsonl"), "gemini", 120)
+    job = str(tmp_path / "job")
+    async with Emulator(EmulatorConfig(timings=Timings.instant())) as emulator:
+        base = ["--base-url", emulator.gemini_base_url]
+        submit = ["submit", str(tmp_path / "in.jsonl"), "--provider", "gemini"]
+        submit += ["--job-dir", job, "--max-requests", "50", *base]
+        assert await asyncio.to_thread(main, submit) == 0
+        assert await asyncio.to_thread(main, ["wait", job, *POLL]) == 0
+        out = tmp_path / "out.jsonl"
+        assert await asyncio.to_thread(main, ["results", job, "-o", str(out)]) == 0
+        assert len(emulator.records.batches("gemini")) == 3
+    rows = [json.loads(line) for line in out.read_bytes().splitlines()]
+    assert sorted(r["custom_id"] for r in rows) == [f"req-{n:06d}" for n in range(120)]
+
+
+def test_bad_gemini_input_exits_2_naming_each_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = '{"key": "a", "request": {"model": "m", "contents": [{"parts": []}]}}'
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        good
+        + "\n"
+        + good
+        + "\n"  # a repeated key
+        + '{"custom_id": "b", "request": {"model": "m", "contents": [{}]}}\n'
+    )
+    code = main(
+        [
+            "submit",
+            str(source),
+            "--provider",
+            "gemini",
+            "--emulator",
+            "--job-dir",
+            str(tmp_path / "job"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "in.jsonl:2: custom_id 'a': duplicate" in err
+    assert "in.jsonl:3" in err and "missing field key" in err
+    assert "Traceback" not in err
