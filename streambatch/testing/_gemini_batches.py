@@ -18,13 +18,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from ._batch import TERMINAL, Batch, View, advance
-from ._chance import chance, happens
+from ._batch import TERMINAL, Batch, View, advance, new_batch, new_plan
 from ._gemini_files import gemini_state, stamp
 from ._gemini_lines import intake_file, intake_inline
 from ._http import GEMINI_PREFIX, runtime, send_error, send_json
 from ._intake import Intake
-from ._plan import Plan
 from ._store import Store
 
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main."
@@ -125,34 +123,6 @@ def to_json(
     return operation
 
 
-def _plan(store: Store, batch_id: str, model: str) -> Plan:
-    faults = store.config.faults
-    return Plan(
-        provider="gemini",
-        batch_id=batch_id,
-        endpoint=model,
-        work_dir=store.work_dir(batch_id),
-        seed=faults.seed,
-        item_error_rate=faults.item_error_rate,
-        fail_all=happens(faults.all_failed_rate, faults.seed, "all-failed", batch_id),
-        reply_words=store.config.reply_words,
-        embedding_dims=store.config.embedding_dims,
-    )
-
-
-def _new_batch(
-    store: Store, plan: Plan, intake: asyncio.Future[Intake | None]
-) -> Batch:
-    faults = store.config.faults
-    stall = None
-    if happens(faults.expiry_rate, faults.seed, "expire", plan.batch_id):
-        stall = 0.2 + 0.6 * chance(faults.seed, "stall", plan.batch_id)
-    stuck = happens(faults.stuck_finalizing_rate, faults.seed, "stuck", plan.batch_id)
-    return Batch(
-        plan=plan, created=store.clock.now(), intake=intake, stall=stall, stuck=stuck
-    )
-
-
 async def create(request: web.Request) -> web.StreamResponse:
     """``POST /{v}/models/{model}:batchGenerateContent``."""
     store = runtime(request).store
@@ -163,7 +133,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     config = _field(body, "inputConfig") or {}
     model = "models/" + request.match_info["model"]
     batch_id = store.new_id("", 18)
-    plan = _plan(store, batch_id, model)
+    plan = new_plan(store, "gemini", batch_id, model)
     file_name = _field(config, "fileName")
     inline = _field(config, "requests")
     job = GeminiJob(model, _field(body, "displayName") or "", config)
@@ -187,7 +157,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         job.input_config = {"requests": {"requests": []}}  # not echoed back whole
     else:
         return await send_error(request, 400, "batch.input_config is required.")
-    batch = _new_batch(store, plan, intake)
+    batch = new_batch(store, plan, intake)
     store.batches[batch_id] = batch
     request.app[_JOBS][batch_id] = job
     return await send_json(request, to_json(batch, job, store))

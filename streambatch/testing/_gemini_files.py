@@ -169,10 +169,7 @@ async def _append(request: web.Request, session: Session) -> int | None:
     """
     state = runtime(request)
     limit = state.store.config.limits.gemini_max_file_bytes
-    drop_at = None
-    if state.draw(state.faults.drop_upload_rate):
-        total = request.content_length or 65_536
-        drop_at = max(1, int(total * state.rng.uniform(0.1, 0.9)))
+    drop_at = state.drop_point(request.content_length)
     loop = asyncio.get_running_loop()
     file: BinaryIO = await loop.run_in_executor(None, session.path.open, "ab")
     size = 0

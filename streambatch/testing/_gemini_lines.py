@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from ._intake import Intake
+from ._intake import Intake, bucket_lines
 from ._lines import Item, Outcome
-from ._plan import MAX_ERRORS, Buckets, Plan, bucket_count, find_duplicates
+from ._plan import Buckets, Plan, find_duplicates
 from ._replies import make_reply
 
 _encode = msgspec.json.Encoder().encode
@@ -47,20 +47,12 @@ def intake_file(
         ``stop`` was set (the emulator is closing).
     """
     result = Intake()
-    buckets = Buckets(plan.work_dir, bucket_count(source.stat().st_size))
-    try:
-        with source.open("rb") as file:
-            for number, raw in enumerate(file, 1):
-                if number % 8192 == 0 and stop.is_set():
-                    return None
-                if len(result.errors) >= MAX_ERRORS:
-                    break
-                line = raw.rstrip(b"\r\n")
-                if line.strip():
-                    _take(line, number, plan, result, buckets)
-    finally:
-        buckets.close()
-    return _finish(result, buckets.paths, max_requests)
+
+    def take(line: bytes, number: int, buckets: Buckets) -> None:
+        _take(line, number, plan, result, buckets)
+
+    paths = bucket_lines(source, plan, result, take, stop)
+    return None if paths is None else _finish(result, paths, max_requests)
 
 
 def _take(

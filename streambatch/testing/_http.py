@@ -65,6 +65,12 @@ class Runtime:
         """Return whether a request-level fault of ``rate`` fires now."""
         return rate > 0 and self.rng.random() < rate
 
+    def drop_point(self, content_length: int | None) -> int | None:
+        """Where a drop-mid-upload fault cuts a body, if it fires now."""
+        if not self.draw(self.faults.drop_upload_rate):
+            return None
+        return max(1, int((content_length or 65_536) * self.rng.uniform(0.1, 0.9)))
+
 
 RUNTIME = web.AppKey("runtime", Runtime)
 

@@ -12,9 +12,8 @@ from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Timings
 from streambatch.testing.sample import write_sample
 
+from .test_cli import POLL
 from .test_gemini_jobs import needs_keys
-
-POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
 
 
 @needs_keys

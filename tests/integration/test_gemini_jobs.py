@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import pathlib
 from collections import Counter
-from collections.abc import Callable
 
 import msgspec
 import pytest
@@ -15,6 +14,8 @@ import streambatch as sb
 from streambatch._collect import decode_id
 from streambatch.testing import Emulator, EmulatorConfig, Faults, Timings, expected_text
 from streambatch.testing.sample import sample_requests, write_sample
+
+from .test_jobs import finish, until
 
 
 def _collect_reads_keys() -> bool:
@@ -33,8 +34,6 @@ needs_keys = pytest.mark.xfail(
     strict=True,
 )
 
-FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
-
 
 def client_for(emulator: Emulator) -> sb.Client:
     return sb.Client("gemini", base_url=emulator.gemini_base_url)
@@ -45,12 +44,6 @@ def bodies(count: int) -> dict[str, dict[str, object]]:
         str(r["key"]): r["request"]  # type: ignore[misc]
         for r in sample_requests("gemini", count)
     }
-
-
-async def finish(job: sb.Job) -> list[sb.Result]:
-    await job.wait(poll=FAST)
-    await job.download()
-    return [r async for r in job.results()]
 
 
 def check_complete(count: int, results: list[sb.Result]) -> None:
@@ -82,13 +75,6 @@ async def test_a_multi_chunk_job_ends_with_one_result_per_request(
         assert emulator.records.duplicates() == {}
     check_complete(1200, results)
     assert len({r.batch_id for r in results}) == 3
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for something the emulator records (polled: it has no event to await)."""
-    async with asyncio.timeout(20):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture
