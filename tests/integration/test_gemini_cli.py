@@ -12,42 +12,8 @@ from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Timings
 from streambatch.testing.sample import write_sample
 
+from ._gemini_support import needs_keys
 from .test_cli import POLL
-from .test_gemini_jobs import needs_keys
-
-
-@needs_keys
-def test_run_a_multi_chunk_job_against_the_built_in_emulator(
-    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_sample(str(tmp_path / "in.jsonl"), "gemini", 250)
-    args = [
-        "run",
-        str(tmp_path / "in.jsonl"),
-        "--provider",
-        "gemini",
-        "--emulator",
-        "--emulator-clock",
-        "instant",
-        "--job-dir",
-        str(tmp_path / "job"),
-        "-o",
-        str(tmp_path / "out.jsonl"),
-        "--max-requests",
-        "100",
-        *POLL,
-    ]
-    assert main(args) == 0
-    rows = [
-        json.loads(line) for line in (tmp_path / "out.jsonl").read_bytes().splitlines()
-    ]
-    assert len(rows) == 250
-    assert {row["status"] for row in rows} == {"succeeded"}
-    assert len({row["batch_id"] for row in rows}) == 3
-    summary = capsys.readouterr().out.strip().splitlines()[-1]
-    assert summary.startswith(
-        "results: succeeded=250 errored=0 expired=0 canceled=0 total=250"
-    )
 
 
 @needs_keys

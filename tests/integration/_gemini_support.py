@@ -1,0 +1,28 @@
+"""What the Gemini job tests share: the mark for what waits on _collect."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from streambatch._collect import decode_id
+
+
+def _collect_reads_keys() -> bool:
+    try:
+        return decode_id(b'{"key": "k"}') == "k"
+    except msgspec.ValidationError:
+        return False
+
+
+# Reading a job's results needs _collect to read a request's id from "key" (its
+# owner's change, described in the report); until then these tests must fail.
+needs_keys = pytest.mark.xfail(
+    not _collect_reads_keys(),
+    reason="_collect reads request ids from custom_id only",
+    raises=msgspec.ValidationError,
+    strict=True,
+)
+
+GEMINI = pytest.param("gemini", marks=needs_keys)
+"""The provider parameter ``gemini``, marked."""
