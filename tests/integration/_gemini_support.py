@@ -26,3 +26,13 @@ needs_keys = pytest.mark.xfail(
 
 GEMINI = pytest.param("gemini", marks=needs_keys)
 """The provider parameter ``gemini``, marked."""
+
+GEMINI_PROCESS = pytest.param(
+    "gemini",
+    marks=pytest.mark.xfail(
+        not _collect_reads_keys(),
+        reason="_collect reads request ids from custom_id only (in a subprocess)",
+        strict=True,
+    ),
+)
+"""As :data:`GEMINI`, for a command run in another process (any failure counts)."""
