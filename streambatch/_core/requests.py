@@ -59,6 +59,7 @@ Group = tuple[str, str]
 
 _ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_KEY = re.compile(rb'"key"\s*:\s*"((?:[^"\\]|\\.)*)"')  # Gemini's id
 _BLANK = b" \t\r"
 
 
@@ -181,9 +182,10 @@ class Problem(NamedTuple):
     reason: str
 
 
-def custom_id_in(head: bytes) -> str | None:
-    """Find a ``"custom_id"`` string in the first bytes of a line, if there is one."""
-    found = _ID.search(head, 0, 4096)
+def custom_id_in(head: bytes, pattern: re.Pattern[bytes] = _ID) -> str | None:
+    """Find a ``"custom_id"`` string (or what ``pattern`` finds) in the first bytes
+    of a line, if there is one."""
+    found = pattern.search(head, 0, 4096)
     if found is None:
         return None
     try:
@@ -247,11 +249,12 @@ class RequestChecker:
         ConfigError: the provider has no input rules here.
     """
 
-    __slots__ = ("_decoder", "_grouped", "_reasons")
+    __slots__ = ("_decoder", "_grouped", "_id", "_reasons")
 
     def __init__(self, provider: str) -> None:
         self._decoder: _Decoder
         self._grouped = provider in ("openai", "azure", "gemini")
+        self._id = _KEY if provider == "gemini" else _ID
         if provider == "gemini":
             self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
         elif self._grouped:
@@ -315,10 +318,11 @@ class RequestChecker:
         try:
             view = self._decoder.decode(line)
         except msgspec.ValidationError as exc:
-            return Problem(line_no, custom_id_in(line), self._reason(str(exc)))
+            found = custom_id_in(line, self._id)
+            return Problem(line_no, found, self._reason(str(exc)))
         except msgspec.DecodeError as exc:
             reason = f"not valid JSON ({exc})"
-            return Problem(line_no, custom_id_in(line), reason)
+            return Problem(line_no, custom_id_in(line, self._id), reason)
         return Request(line_no, view.custom_id, view.group, line.rstrip(b"\r"))
 
     def _one_by_one(self, data: bytes, first_line: int) -> list[Request | Problem]:

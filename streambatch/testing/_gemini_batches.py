@@ -26,7 +26,8 @@ from ._intake import Intake
 from ._store import Store
 
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main."
-_STATES = {
+STATES = {
+    # our (OpenAI-vocabulary) batch status -> the Gemini state name
     "validating": "PENDING",
     "in_progress": "RUNNING",
     "finalizing": "RUNNING",
@@ -91,7 +92,7 @@ def to_json(
     """The wire operation, as of now (a listing leaves inline responses out)."""
     view = advance(batch, store)
     ended = view.status in TERMINAL
-    state = store.config.gemini_state_prefix + _STATES[view.status]
+    state = store.config.gemini_state_prefix + STATES[view.status]
     name = f"batches/{batch.id}"
     metadata: dict[str, Any] = {
         "@type": _TYPE + "GenerateContentBatch",

@@ -49,6 +49,12 @@ def test_each_bad_gemini_line_says_why(line: bytes, words: str) -> None:
     assert words in got.reason
 
 
+def test_a_bad_gemini_line_is_named_by_its_key() -> None:
+    [got] = RequestChecker("gemini").check_run(gemini_line("k-7", contents=[]), 1)
+    assert isinstance(got, Problem)
+    assert got.custom_id == "k-7"
+
+
 async def test_gemini_input_splits_into_keyed_chunks(tmp_path: pathlib.Path) -> None:
     lines = [gemini_line(f"k-{n}") for n in range(25)]
     source = tmp_path / "in.jsonl"
