@@ -20,6 +20,8 @@ travels in the ``x-goog-api-key`` header, never in a URL.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import msgspec
 
 from .._core.flow import (
@@ -31,10 +33,12 @@ from .._core.flow import (
     decode_body,
     status_error,
 )
-from .._errors import ProtocolError
+from .._errors import AuthenticationError, ProtocolError
 from .batches import BatchState, BatchStatus, ChunkRef, Download
 
 __all__ = ("GEMINI", "display_name")
+
+T = TypeVar("T")
 
 _VERSION = "v1beta"
 _MAX_SESSIONS = 3  # upload sessions tried before giving up
@@ -108,10 +112,27 @@ _OPERATION = msgspec.json.Decoder(_Operation)
 _PAGE = msgspec.json.Decoder(_Page)
 
 
+def _refused(response: HttpResponse) -> Exception:
+    """The error of a non-2xx answer. Google answers a bad key with a 400
+    (``API_KEY_INVALID``): that is an authentication error, as a 401 is."""
+    if response.status == 400 and (
+        b"API_KEY_INVALID" in response.body or b"API key not valid" in response.body
+    ):
+        text = response.body.decode("utf-8", "replace")
+        return AuthenticationError(response.status, text)
+    return status_error(response.status, response.body)
+
+
 def _ok(response: HttpResponse) -> None:
     """Raise the status's error unless it is 2xx (the body is not read)."""
     if not 200 <= response.status < 300:
-        raise status_error(response.status, response.body)
+        raise _refused(response)
+
+
+def _decode(response: HttpResponse, decoder: msgspec.json.Decoder[T]) -> T:
+    """As ``decode_body``, with a bad key's 400 read as an authentication error."""
+    _ok(response)
+    return decode_body(response, decoder)
 
 
 def display_name(tag: dict[str, str]) -> str:
@@ -224,7 +245,7 @@ class GeminiBatches:
             )
             if response.status < 300:
                 if response.headers.get("x-goog-upload-status") == "final":
-                    return decode_body(response, _UPLOADED).file.name
+                    return _decode(response, _UPLOADED).file.name
             elif response.status < 500 and "x-goog-upload-status" not in (
                 response.headers
             ):
@@ -235,7 +256,7 @@ class GeminiBatches:
             status = query.headers.get("x-goog-upload-status")
             received = query.headers.get("x-goog-upload-size-received", "")
             if query.status < 300 and status == "final":
-                return decode_body(query, _UPLOADED).file.name
+                return _decode(query, _UPLOADED).file.name
             if query.status >= 300 or status != "active" or not received.isdigit():
                 return None
             offset = int(received)
@@ -257,7 +278,7 @@ class GeminiBatches:
             json=msgspec.Raw(msgspec.json.encode(body)),
             idempotent=False,
         )
-        return _bare(decode_body(response, _OPERATION).name)
+        return _bare(_decode(response, _OPERATION).name)
 
     def find(self, chunk: ChunkRef, known: frozenset[str]) -> Flow[str | None]:
         """Page through every batch for one whose display name is the tag's.
@@ -270,7 +291,7 @@ class GeminiBatches:
             response = yield HttpRequest(
                 method="GET", path=f"{_VERSION}/batches", query=query
             )
-            page = decode_body(response, _PAGE)
+            page = _decode(response, _PAGE)
             for operation in page.operations:
                 found = _bare(operation.name)
                 if operation.metadata.display_name == wanted and found not in known:
@@ -284,7 +305,7 @@ class GeminiBatches:
         response = yield HttpRequest(
             method="GET", path=f"{_VERSION}/batches/{batch_id}"
         )
-        return _status(decode_body(response, _OPERATION))
+        return _status(_decode(response, _OPERATION))
 
     def cancel(self, batch_id: str) -> Flow[BatchStatus]:
         """``POST v1beta/batches/{id}:cancel``, then the batch's status."""
@@ -321,7 +342,7 @@ class GeminiBatches:
     def file_size(self, file_id: str) -> Flow[int]:
         """``GET v1beta/files/{id}``: the file's ``sizeBytes``."""
         response = yield HttpRequest(method="GET", path=f"{_VERSION}/{file_id}")
-        size = _count(decode_body(response, _FILE).size_bytes)
+        size = _count(_decode(response, _FILE).size_bytes)
         if size is None:
             raise ProtocolError(f"file {file_id} has no size")
         return size

@@ -10,6 +10,7 @@ import pytest
 
 from streambatch._core.flow import HttpResponse
 from streambatch._core.policy import RetryPolicy
+from streambatch._errors import AuthenticationError
 from streambatch._io.http import Transport
 from streambatch._providers.batches import ChunkRef
 from streambatch._providers.gemini_api import GEMINI
@@ -126,7 +127,7 @@ async def test_a_wrong_key_is_an_error_naming_no_key(tmp_path: pathlib.Path) -> 
     async with open_emulator(EmulatorConfig(api_key="right")) as emulator:
         sent = transport(emulator, key="wrong-key-123")
         try:
-            with pytest.raises(Exception) as caught:
+            with pytest.raises(AuthenticationError) as caught:
                 await sent.drive(GEMINI.retrieve("nope"))
         finally:
             await sent.aclose()
