@@ -182,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="count requests, tokens and the batch cost of an input (offline)",
     )
     estimate.add_argument("input", help="the requests, one JSON object per line")
-    estimate.add_argument("--provider", required=True, choices=["openai", "anthropic"])
+    estimate.add_argument(
+        "--provider", required=True, choices=["openai", "anthropic", "gemini"]
+    )
     estimate.add_argument("--model", help="price every request as this model")
     estimate.set_defaults(handler=_commands.estimate)
 

@@ -62,3 +62,15 @@ def test_bad_gemini_input_exits_2_naming_each_line(
     assert "in.jsonl:2: custom_id 'a': duplicate" in err
     assert "in.jsonl:3" in err and "missing field key" in err
     assert "Traceback" not in err
+
+
+def test_estimate_prices_gemini_requests(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "gemini", 40)
+    assert main(["estimate", str(tmp_path / "in.jsonl"), "--provider", "gemini"]) == 0
+    out = capsys.readouterr().out
+    assert "requests: 40\n" in out
+    assert "output tokens at most (max_tokens): 8,000" in out  # maxOutputTokens 200
+    assert "batch cost:" in out
+    assert "no price known" not in out
