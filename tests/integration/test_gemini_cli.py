@@ -12,11 +12,11 @@ from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Timings
 from streambatch.testing.sample import write_sample
 
-from ._gemini_support import needs_keys
+from ._gemini_support import skip_until_keys
 from .test_cli import POLL
 
 
-@needs_keys
+@skip_until_keys
 async def test_submit_is_resumed_by_wait_and_results(tmp_path: pathlib.Path) -> None:
     """Separate commands against one emulator: the job directory carries the state."""
     write_sample(str(tmp_path / "in.jsonl"), "gemini", 120)
