@@ -6,7 +6,8 @@ full ``message``. A fraction of the lines (``error_rate``, 2% by default) are
 failures: for OpenAI, half are HTTP errors (a non-2xx ``status_code`` with the usual
 ``{"error": {...}}`` body) and half are ``response: null`` lines with a
 ``batch_expired`` error; for Anthropic, ``errored`` (doubly nested error),
-``expired`` and ``canceled`` results.
+``expired`` and ``canceled`` results; for Gemini (5.5), ``{"key", "error": Status}``
+lines. Gemini answers sometimes carry a thought part and thinking tokens.
 
 Message texts are 50 to 2,000 characters with non-ASCII letters, emoji, quotes,
 backslashes, tabs and newlines. They are drawn from a pool built once per seed and
@@ -43,7 +44,7 @@ __all__ = (
     "write_file",
 )
 
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "gemini")
 DEFAULT_SEED = 1234
 DEFAULT_ERROR_RATE = 0.02
 FORMAT_VERSION = 1
@@ -152,10 +153,12 @@ def iter_lines(
     makers: dict[str, Callable[[_Rng, int], Line]] = {
         "openai": _openai_success,
         "anthropic": _anthropic_success,
+        "gemini": _gemini_success,
     }
     failures: dict[str, Callable[[_Rng, int], Line]] = {
         "openai": _openai_failure,
         "anthropic": _anthropic_failure,
+        "gemini": _gemini_failure,
     }
     if provider not in makers:
         raise ValueError(f"unknown provider {provider!r} (known: {PROVIDERS})")
@@ -346,3 +349,50 @@ def _anthropic_failure(rng: _Rng, number: int) -> Line:
     else:
         result = {"type": "expired" if draw < 0.8 else "canceled"}
     return {"custom_id": _custom_id(number), "result": result}
+
+
+def _gemini_success(rng: _Rng, number: int) -> Line:
+    content = rng.content()
+    parts: list[Line] = [{"text": content}]
+    thoughts = 0
+    if rng.random() < 0.2:  # a thinking model's summary, left out of the text
+        parts.insert(0, {"text": rng.content()[:200], "thought": True})
+        thoughts = rng.randint(100, 2000)
+    prompt = rng.randint(20, 1500)
+    output = len(content) // 4 + rng.randint(1, 20)
+    usage: Line = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": output,
+        "totalTokenCount": prompt + output + thoughts,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+    }
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    return {
+        "key": _custom_id(number),
+        "response": {
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": parts},
+                    "finishReason": "MAX_TOKENS" if rng.random() < 0.03 else "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": usage,
+            "modelVersion": "gemini-2.5-flash",
+            "responseId": rng.token(22),
+        },
+    }
+
+
+_GEMINI_ERRORS = (
+    (3, "INVALID_ARGUMENT", "Request contains an invalid argument."),
+    (8, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    (13, "INTERNAL", "An internal error has occurred."),
+)
+
+
+def _gemini_failure(rng: _Rng, number: int) -> Line:
+    code, status, message = rng.choice(_GEMINI_ERRORS)
+    error = {"code": code, "message": message, "status": status}
+    return {"key": _custom_id(number), "error": error}

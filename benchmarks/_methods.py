@@ -144,11 +144,27 @@ def anthropic_dict(line: dict[str, Any]) -> Fields:
     return custom_id, "succeeded", text, usage["input_tokens"], usage["output_tokens"]
 
 
+def gemini_dict(line: dict[str, Any]) -> Fields:
+    """The fields of a Gemini responses line, by dict navigation (PROVIDERS.md 5.5)."""
+    key: str = line["key"]
+    if "error" in line:
+        return key, "errored", None, 0, 0
+    response = line["response"]
+    usage = response["usageMetadata"]
+    parts = response["candidates"][0]["content"]["parts"]
+    text = "".join(p["text"] for p in parts if "text" in p and not p.get("thought"))
+    outputs = usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
+    return key, "succeeded", text, usage["promptTokenCount"], outputs
+
+
+_DICT_FIELDS = {"openai": openai_dict, "gemini": gemini_dict}
+
+
 def json_loads(provider: str) -> Run:
     """``for line in file: json.loads(line)``, then dict navigation, as the docs do."""
     import json
 
-    fields = openai_dict if provider == "openai" else anthropic_dict
+    fields = _DICT_FIELDS.get(provider, anthropic_dict)
 
     def run(path: str) -> Tally:
         tally = Tally()
@@ -330,6 +346,7 @@ METHODS: dict[str, Callable[[str], Run]] = {
 """Method name -> setup function."""
 
 APPLIES: dict[str, tuple[str, ...]] = {
+    "pydantic": ("openai", "anthropic"),
     "sdk-decoder": ("anthropic",),
     "sdk-decoder-64k": ("anthropic",),
 }

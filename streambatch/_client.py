@@ -1,6 +1,7 @@
 """The user-facing entry point: a provider, its credentials and one HTTP session.
 
-Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, or
+Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
+``GEMINI_API_KEY``, or
 the variable named by ``api_key_env``), and are kept in the transport's headers:
 never in the job directory, a log line, an exception or a repr.
 """
@@ -44,10 +45,11 @@ class Client:
     """Submit and manage batch jobs with one provider.
 
     Args:
-        provider: ``"openai"`` or ``"anthropic"``.
+        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"``.
         base_url: the API's base URL, by the official SDKs' convention (OpenAI's
-            includes ``/v1``, Anthropic's does not); defaults to
-            ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` or the public API.
+            includes ``/v1``, Anthropic's and Gemini's do not); defaults to
+            ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` / ``GEMINI_BASE_URL`` or
+            the public API.
         api_key_env: the environment variable holding the key.
         session: an ``aiohttp.ClientSession`` to share (the caller closes it).
         retry: how failed HTTP exchanges are retried.

@@ -38,7 +38,8 @@ log = logging.getLogger("streambatch.collect")
 
 
 class _Id(msgspec.Struct, gc=False):
-    custom_id: str
+    custom_id: str = ""
+    key: str = ""  # Gemini's request lines carry their id in "key"
 
 
 _ID = msgspec.json.Decoder(_Id)
@@ -46,7 +47,8 @@ _ID = msgspec.json.Decoder(_Id)
 
 def decode_id(line: bytes) -> str:
     """The custom_id of one request line."""
-    return _ID.decode(line).custom_id
+    item = _ID.decode(line)
+    return item.custom_id or item.key
 
 
 async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
@@ -56,7 +58,7 @@ async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
     async for block in file_chunks(store.dir.chunk_path(path)):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
-                yield [item.custom_id for item in _ID.decode_lines(frame.data)]
+                yield [i.custom_id or i.key for i in _ID.decode_lines(frame.data)]
 
 
 async def iter_results(

@@ -49,11 +49,10 @@ async def _client(
         _check_emulator_job(args.job_dir)
         config = EmulatorConfig(timings=Timings.named(args.emulator_clock))
         async with Emulator(config) as emulator:
-            url = (
-                emulator.openai_base_url
-                if provider == "openai"
-                else emulator.anthropic_base_url
-            )
+            url = {
+                "openai": emulator.openai_base_url,
+                "gemini": emulator.gemini_base_url,
+            }.get(provider, emulator.anthropic_base_url)
             _say(args, f"streambatch: using the built-in emulator at {emulator.url}")
             async with Client(provider, base_url=url) as client:
                 yield client

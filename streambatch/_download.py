@@ -41,7 +41,7 @@ async def download_all(
                 if item.file_id is not None:
                     expected = await transport.drive(api.file_size(item.file_id))
                 path = store.dir.download_path(record.batch_id or "", item.kind)
-                request = HttpRequest(method="GET", path=item.path)
+                request = HttpRequest(method="GET", path=item.path, query=item.query)
                 size = await transport.download(request, path, expected=expected)
                 record = store.apply(chunk, downloaded(record, item.kind, size))
                 count += 1

@@ -21,6 +21,8 @@ from .._errors import (
 )
 
 __all__ = (
+    "FileBytes",
+    "FileSize",
     "FileUpload",
     "Flow",
     "HttpRequest",
@@ -53,6 +55,23 @@ class JsonArrayUpload(msgspec.Struct, frozen=True, kw_only=True):
     suffix: bytes
 
 
+class FileBytes(msgspec.Struct, frozen=True, kw_only=True):
+    """A raw body: the bytes of a file from ``offset`` to its end, streamed from
+    disk (a resumable upload's data)."""
+
+    path: str
+    offset: int = 0
+    content_type: str = "application/octet-stream"
+
+
+class FileSize(msgspec.Struct, frozen=True, kw_only=True):
+    """A request header whose value is a file's size in bytes, filled in by the
+    transport (a resumable upload's start announces the length to come)."""
+
+    path: str
+    header: str
+
+
 class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
     """One HTTP request, relative to the provider's base URL.
 
@@ -67,8 +86,10 @@ class HttpRequest(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     query: dict[str, str] = {}
     json: msgspec.Raw | None = None
-    upload: FileUpload | JsonArrayUpload | None = None
+    upload: FileUpload | JsonArrayUpload | FileBytes | None = None
     idempotent: bool = True
+    headers: dict[str, str] = {}
+    size_header: FileSize | None = None
 
 
 class HttpResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,11 +31,12 @@ VERSION = 2
 
 class Planned(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A result file of an ended batch, as the provider named it when it ended:
-    its kind (output, error, results), the request path that streams it, and the
+    its kind (output, error, results), the request (path and query) that streams it, and the
     provider's file id when the file's size can be asked."""
 
     kind: str
     path: str
+    query: dict[str, str] = {}
     file_id: str | None = None
 
 

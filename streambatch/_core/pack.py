@@ -52,6 +52,9 @@ LIMITS = {
     "azure": ChunkLimits(100_000, 198_000_000),
     # PROVIDERS.md 4.2 and 4.6: 100,000 requests, 256 MB request body (JSON).
     "anthropic": ChunkLimits(100_000, 253_440_000, _ANTHROPIC_FRAME),
+    # PROVIDERS.md 5.6: a 2 GB input file; no documented request cap (1,000,000
+    # keeps a chunk's set of ids, held while its results are read, bounded).
+    "gemini": ChunkLimits(1_000_000, 1_980_000_000),
 }
 """Each provider's chunk limits, margins included."""
 

@@ -48,6 +48,10 @@ PRICES: dict[str, Price] = {
     "gpt-5": Price(0.625, 5.00),
     "text-embedding-3-small": Price(0.01, 0.0),
     "text-embedding-3-large": Price(0.065, 0.0),
+    # Gemini (PROVIDERS.md 8: 50% of the standard prices; Flash's unconfirmed)
+    "gemini-2.5-pro": Price(0.625, 5.00),  # prompts up to 200k tokens
+    "gemini-2.5-flash-lite": Price(0.05, 0.20),
+    "gemini-2.5-flash": Price(0.15, 1.25),
 }
 
 
@@ -74,12 +78,46 @@ class _AnthropicLine(msgspec.Struct, gc=False):
     params: msgspec.Raw
 
 
+class _GeminiLine(msgspec.Struct, gc=False):
+    request: msgspec.Raw
+
+    @property
+    def params(self) -> msgspec.Raw:
+        return self.request
+
+
+class _GenerationConfig(msgspec.Struct, gc=False):
+    camel: int | None = msgspec.field(name="maxOutputTokens", default=None)
+    snake: int | None = msgspec.field(name="max_output_tokens", default=None)
+
+
+class _GeminiCaps(msgspec.Struct, gc=False):
+    model: str = ""
+    camel: _GenerationConfig | None = msgspec.field(
+        name="generationConfig", default=None
+    )
+    snake: _GenerationConfig | None = msgspec.field(
+        name="generation_config", default=None
+    )
+
+    def as_caps(self) -> _Caps:
+        """The caps in the shape the other providers' lines give them."""
+        config = self.camel or self.snake
+        cap = (config.camel or config.snake) if config else None
+        return _Caps(model=self.model.removeprefix("models/"), max_output_tokens=cap)
+
+
 _CAPS = msgspec.json.Decoder(_Caps)
+_GEMINI_CAPS = msgspec.json.Decoder(_GeminiCaps)
 _LINES: dict[
-    str, msgspec.json.Decoder[_OpenAILine] | msgspec.json.Decoder[_AnthropicLine]
+    str,
+    msgspec.json.Decoder[_OpenAILine]
+    | msgspec.json.Decoder[_AnthropicLine]
+    | msgspec.json.Decoder[_GeminiLine],
 ] = {
     "openai": msgspec.json.Decoder(_OpenAILine),
     "anthropic": msgspec.json.Decoder(_AnthropicLine),
+    "gemini": msgspec.json.Decoder(_GeminiLine),
 }
 
 
@@ -87,12 +125,12 @@ class Estimate:
     """Accumulates an estimate over request lines; ``add`` a run of lines at a time.
 
     Args:
-        provider: ``"openai"`` or ``"anthropic"`` (the line shape).
+        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"`` (the line shape).
         model: price every request as this model instead of its own.
     """
 
     def __init__(self, provider: str, model: str | None = None) -> None:
-        self._decoder = _LINES["anthropic" if provider == "anthropic" else "openai"]
+        self._decoder = _LINES.get(provider, _LINES["openai"])
         self._model = model
         self.requests = 0
         self.unreadable = 0
@@ -111,7 +149,10 @@ class Estimate:
         try:
             wire = self._decoder.decode(line)
             payload = wire.body if isinstance(wire, _OpenAILine) else wire.params
-            caps = _CAPS.decode(payload)
+            if isinstance(wire, _GeminiLine):
+                caps = _GEMINI_CAPS.decode(payload).as_caps()
+            else:
+                caps = _CAPS.decode(payload)
         except msgspec.DecodeError:
             self.unreadable += 1
             return

@@ -59,6 +59,7 @@ Group = tuple[str, str]
 
 _ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_KEY = re.compile(rb'"key"\s*:\s*"((?:[^"\\]|\\.)*)"')  # Gemini's id
 _BLANK = b" \t\r"
 
 
@@ -100,10 +101,47 @@ class _AnthropicLine(msgspec.Struct, gc=False):
         return None
 
 
+class _GeminiRequest(msgspec.Struct, gc=False):
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    contents: Annotated[list[_Object], msgspec.Meta(min_length=1)]
+
+
+class _GeminiLine(msgspec.Struct, gc=False):
+    """A Gemini batch file line, ``{"key", "request"}`` (PROVIDERS.md 5.2).
+
+    The id is read from ``key`` into ``custom_id``, the name every other rule
+    reads. A batch has one model, named in its URL: each line names it in
+    ``request.model``, and the line's ``url`` (its group's first half, the
+    chunk's endpoint) is that batch URL, ``models/{model}:batchGenerateContent``.
+    """
+
+    custom_id: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="key")
+    request: _GeminiRequest = msgspec.field()
+
+    @property
+    def body(self) -> _GeminiRequest:
+        return self.request
+
+    @property
+    def url(self) -> str:
+        model = self.request.model
+        name = model if model.startswith("models/") else f"models/{model}"
+        return f"{name}:batchGenerateContent"
+
+    @property
+    def group(self) -> Group:
+        return (self.url, self.request.model)
+
+
 _OPENAI = msgspec.json.Decoder(_OpenAILine)
 _ANTHROPIC = msgspec.json.Decoder(_AnthropicLine)
-_View = _OpenAILine | _AnthropicLine
-_Decoder = msgspec.json.Decoder[_OpenAILine] | msgspec.json.Decoder[_AnthropicLine]
+_GEMINI = msgspec.json.Decoder(_GeminiLine)
+_View = _OpenAILine | _AnthropicLine | _GeminiLine
+_Decoder = (
+    msgspec.json.Decoder[_OpenAILine]
+    | msgspec.json.Decoder[_AnthropicLine]
+    | msgspec.json.Decoder[_GeminiLine]
+)
 
 _OPENAI_REASONS = {
     "custom_id": "custom_id must be a non-empty string",
@@ -115,6 +153,11 @@ _ANTHROPIC_REASONS = {
     "custom_id": f"custom_id must match {_ANTHROPIC_ID}",
     "params.max_tokens": "params.max_tokens must be an integer of at least 1",
     "params.stream": "params.stream must not be true: batches do not stream",
+}
+_GEMINI_REASONS = {
+    "key": "key must be a non-empty string",
+    "request.contents": "request.contents must be a non-empty array",
+    "request.model": "request.model must name the model, e.g. gemini-2.5-flash",
 }
 
 
@@ -139,9 +182,10 @@ class Problem(NamedTuple):
     reason: str
 
 
-def custom_id_in(head: bytes) -> str | None:
-    """Find a ``"custom_id"`` string in the first bytes of a line, if there is one."""
-    found = _ID.search(head, 0, 4096)
+def custom_id_in(head: bytes, pattern: re.Pattern[bytes] = _ID) -> str | None:
+    """Find a ``"custom_id"`` string (or what ``pattern`` finds) in the first bytes
+    of a line, if there is one."""
+    found = pattern.search(head, 0, 4096)
     if found is None:
         return None
     try:
@@ -199,18 +243,21 @@ class RequestChecker:
     """Check request lines against one provider's rules.
 
     Args:
-        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        provider: ``"openai"``, ``"azure"``, ``"anthropic"`` or ``"gemini"``.
 
     Raises:
         ConfigError: the provider has no input rules here.
     """
 
-    __slots__ = ("_decoder", "_grouped", "_reasons")
+    __slots__ = ("_decoder", "_grouped", "_id", "_reasons")
 
     def __init__(self, provider: str) -> None:
         self._decoder: _Decoder
-        self._grouped = provider in ("openai", "azure")
-        if self._grouped:
+        self._grouped = provider in ("openai", "azure", "gemini")
+        self._id = _KEY if provider == "gemini" else _ID
+        if provider == "gemini":
+            self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
+        elif self._grouped:
             self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
         elif provider == "anthropic":
             self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
@@ -271,10 +318,11 @@ class RequestChecker:
         try:
             view = self._decoder.decode(line)
         except msgspec.ValidationError as exc:
-            return Problem(line_no, custom_id_in(line), self._reason(str(exc)))
+            found = custom_id_in(line, self._id)
+            return Problem(line_no, found, self._reason(str(exc)))
         except msgspec.DecodeError as exc:
             reason = f"not valid JSON ({exc})"
-            return Problem(line_no, custom_id_in(line), reason)
+            return Problem(line_no, custom_id_in(line, self._id), reason)
         return Request(line_no, view.custom_id, view.group, line.rstrip(b"\r"))
 
     def _one_by_one(self, data: bytes, first_line: int) -> list[Request | Problem]:

@@ -28,6 +28,7 @@ import aiohttp
 from yarl import URL
 
 from .._core.flow import (
+    FileBytes,
     Flow,
     HttpRequest,
     HttpResponse,
@@ -161,6 +162,10 @@ class Transport:
         url = self.url(request.path).update_query(request.query)
         async with contextlib.AsyncExitStack() as resources:
             data, headers = await self._body(request, resources)
+            headers |= request.headers
+            if request.size_header is not None:
+                size = await file_size(request.size_header.path)
+                headers[request.size_header.header] = str(size)
             with mapped():
                 async with self._open_session().request(
                     request.method, url, headers=self._headers | headers, data=data
@@ -196,6 +201,15 @@ class Transport:
                 "Content-Length": str(length),
             }
             return stream, headers
+        if isinstance(upload, FileBytes):
+            left = max(await file_size(upload.path) - upload.offset, 0)
+            raw = open(upload.path, "rb")  # noqa: ASYNC230, SIM115  # as above; closed by resources
+            resources.callback(raw.close)
+            raw.seek(upload.offset)
+            return raw, {
+                "Content-Type": upload.content_type,
+                "Content-Length": str(left),
+            }
         form = aiohttp.FormData()
         for name, value in upload.fields.items():
             form.add_field(name, value)

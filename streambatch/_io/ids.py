@@ -32,7 +32,12 @@ class _IdOnly(msgspec.Struct):
     custom_id: str
 
 
+class _KeyOnly(msgspec.Struct):
+    key: str
+
+
 _ID_ONLY = msgspec.json.Decoder(_IdOnly)
+_KEY_ONLY = msgspec.json.Decoder(_KeyOnly)
 
 
 class IdSpool:
@@ -128,8 +133,10 @@ def _repeats(
             first[custom_id] = line_no
 
 
-def read_custom_id(path: str, offset: int) -> str:
-    """Read the custom_id of the line starting at ``offset`` of the file ``path``."""
+def read_custom_id(path: str, offset: int, *, key: bool = False) -> str:
+    """Read the custom_id of the line starting at ``offset`` of the file ``path``
+    (``key``: the line holds it in ``key``, as Gemini's do)."""
     with open(path, "rb") as file:
         file.seek(offset)
-        return _ID_ONLY.decode(file.readline()).custom_id
+        line = file.readline()
+    return _KEY_ONLY.decode(line).key if key else _ID_ONLY.decode(line).custom_id

@@ -207,6 +207,7 @@ class _Job:
     ) -> None:
         limits = limits_for(provider, max_requests, max_bytes)
         self.splitter = Splitter(provider, limits, max_problems)
+        self._keyed = provider == "gemini"  # ids in "key", not "custom_id"
         self._dir = os.fspath(out_dir)
         os.makedirs(self._dir, exist_ok=True)
         if any(_is_chunk(name) for name in os.listdir(self._dir)):
@@ -278,7 +279,7 @@ class _Job:
         )
 
     def _read_id(self, chunk: int, offset: int) -> str:
-        return read_custom_id(self.path(chunk), offset)
+        return read_custom_id(self.path(chunk), offset, key=self._keyed)
 
     def _plans(self) -> list[ChunkPlan]:
         return [

@@ -13,6 +13,8 @@ from .anthropic import AnthropicCodec
 from .anthropic_api import ANTHROPIC
 from .batches import BatchAPI
 from .codec import ResultCodec
+from .gemini import GeminiCodec
+from .gemini_api import GEMINI
 from .openai import OpenAICodec
 from .openai_api import OPENAI
 
@@ -35,6 +37,7 @@ class Provider(NamedTuple):
 _ALL = (
     Provider("anthropic", AnthropicCodec, ANTHROPIC, "ANTHROPIC_BASE_URL"),
     Provider("azure", OpenAICodec, None, None),
+    Provider("gemini", GeminiCodec, GEMINI, "GEMINI_BASE_URL"),
     Provider("openai", OpenAICodec, OPENAI, "OPENAI_BASE_URL"),
 )
 _BY_NAME = {p.name: p for p in _ALL}

@@ -14,8 +14,7 @@ from typing import Any, BinaryIO
 
 from aiohttp import web
 
-from ._batch import TERMINAL, Batch, advance
-from ._chance import chance, happens
+from ._batch import TERMINAL, Batch, advance, new_batch, new_plan
 from ._http import abort, runtime, send_error, send_file, send_json
 from ._intake import Intake, intake_anthropic
 from ._plan import Plan
@@ -65,11 +64,7 @@ def to_json(batch: Batch, store: Store, origin: str) -> dict[str, Any]:
 async def _spool(request: web.Request, path: Path, limit: int) -> int | None:
     """Copy the request body to ``path``; None when it passes ``limit``."""
     state = runtime(request)
-    drop_at = None
-    if state.draw(state.faults.drop_upload_rate):
-        drop_at = max(
-            1, int((request.content_length or 65_536) * state.rng.uniform(0.1, 0.9))
-        )
+    drop_at = state.drop_point(request.content_length)
     loop = asyncio.get_running_loop()
     path.parent.mkdir(parents=True, exist_ok=True)
     file: BinaryIO = await loop.run_in_executor(None, path.open, "wb")
@@ -88,21 +83,6 @@ async def _spool(request: web.Request, path: Path, limit: int) -> int | None:
     return size
 
 
-def _plan(store: Store, batch_id: str) -> Plan:
-    faults = store.config.faults
-    return Plan(
-        provider="anthropic",
-        batch_id=batch_id,
-        endpoint="/v1/messages",
-        work_dir=store.work_dir(batch_id),
-        seed=faults.seed,
-        item_error_rate=faults.item_error_rate,
-        fail_all=happens(faults.all_failed_rate, faults.seed, "all-failed", batch_id),
-        reply_words=store.config.reply_words,
-        embedding_dims=store.config.embedding_dims,
-    )
-
-
 async def create(request: web.Request) -> web.StreamResponse:
     """``POST /v1/messages/batches``."""
     store = runtime(request).store
@@ -110,7 +90,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     if (request.content_length or 0) > limit:
         return await send_error(request, 413, _TOO_LARGE)
     batch_id = store.new_id("msgbatch_")
-    plan = _plan(store, batch_id)
+    plan = new_plan(store, "anthropic", batch_id, "/v1/messages")
     spool = plan.work_dir / "request.json"
     try:
         size = await _spool(request, spool, limit)
@@ -131,16 +111,9 @@ async def create(request: web.Request) -> web.StreamResponse:
 
 
 def _new_batch(store: Store, plan: Plan, result: Intake) -> Batch:
-    faults = store.config.faults
     intake: asyncio.Future[Intake | None] = asyncio.get_running_loop().create_future()
     intake.set_result(result)
-    stall = None
-    if happens(faults.expiry_rate, faults.seed, "expire", plan.batch_id):
-        stall = 0.2 + 0.6 * chance(faults.seed, "stall", plan.batch_id)
-    stuck = happens(faults.stuck_finalizing_rate, faults.seed, "stuck", plan.batch_id)
-    return Batch(
-        plan=plan, created=store.clock.now(), intake=intake, stall=stall, stuck=stuck
-    )
+    return new_batch(store, plan, intake)
 
 
 async def _found(request: web.Request) -> Batch | web.StreamResponse:

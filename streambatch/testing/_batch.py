@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._chance import chance, happens
 from ._clock import Facts, schedule
 from ._generate import Written, generate
 from ._intake import Intake
@@ -65,6 +66,41 @@ class View:
     done: int
     failed: int
     errors: list[dict[str, Any]]
+
+
+def new_plan(store: Store, provider: str, batch_id: str, endpoint: str) -> Plan:
+    """The fixed facts of a new batch, its faults drawn from the live config."""
+    faults = store.config.faults
+    return Plan(
+        provider=provider,
+        batch_id=batch_id,
+        endpoint=endpoint,
+        work_dir=store.work_dir(batch_id),
+        seed=faults.seed,
+        item_error_rate=faults.item_error_rate,
+        fail_all=happens(faults.all_failed_rate, faults.seed, "all-failed", batch_id),
+        reply_words=store.config.reply_words,
+        embedding_dims=store.config.embedding_dims,
+    )
+
+
+def new_batch(
+    store: Store, plan: Plan, intake: asyncio.Future[Intake | None], **fields: Any
+) -> Batch:
+    """A batch created now, with its expiry stall and stuck finalizing drawn."""
+    faults = store.config.faults
+    stall = None
+    if happens(faults.expiry_rate, faults.seed, "expire", plan.batch_id):
+        stall = 0.2 + 0.6 * chance(faults.seed, "stall", plan.batch_id)
+    stuck = happens(faults.stuck_finalizing_rate, faults.seed, "stuck", plan.batch_id)
+    return Batch(
+        plan=plan,
+        created=store.clock.now(),
+        intake=intake,
+        stall=stall,
+        stuck=stuck,
+        **fields,
+    )
 
 
 def _intake(batch: Batch) -> Intake | None:

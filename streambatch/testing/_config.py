@@ -89,13 +89,16 @@ class Timings:
 
 @dataclass(frozen=True)
 class Limits:
-    """Provider limits the emulator enforces (PROVIDERS.md 2.9 and 4.6)."""
+    """Provider limits the emulator enforces (PROVIDERS.md 2.9, 4.6 and 5.6)."""
 
     openai_max_file_bytes: int = 512 * MB
     openai_max_batch_bytes: int = 200 * MB
     openai_max_requests: int = 50_000
     anthropic_max_body_bytes: int = 256 * MB
     anthropic_max_requests: int = 100_000
+    gemini_max_file_bytes: int = 2_000 * MB
+    gemini_max_inline_bytes: int = 20 * MB
+    gemini_max_requests: int = 1_000_000
 
 
 @dataclass
@@ -163,6 +166,8 @@ class EmulatorConfig:
         faults: Faults to inject.
         reply_words: Words in each generated reply (capped by max_tokens).
         embedding_dims: Length of each generated embedding vector.
+        gemini_state_prefix: How Gemini batch states are spelled: the wire's
+            ``BATCH_STATE_`` or the SDK's and docs' ``JOB_STATE_``.
     """
 
     host: str = "127.0.0.1"
@@ -175,3 +180,4 @@ class EmulatorConfig:
     faults: Faults = field(default_factory=Faults)
     reply_words: int = 12
     embedding_dims: int = 8
+    gemini_state_prefix: str = "BATCH_STATE_"

@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _anthropic, _openai_batches, _openai_files
+from . import _anthropic, _gemini_batches, _gemini_files, _openai_batches, _openai_files
 from ._batch import advance
 from ._config import EmulatorConfig, Faults
-from ._http import RUNTIME, Runtime
+from ._http import GEMINI_PREFIX, RUNTIME, Runtime
 from ._middleware import middleware
 from ._records import Records
 from ._store import Store
@@ -35,17 +35,19 @@ def _is_loopback(host: str) -> bool:
 
 
 def build_app(store: Store) -> web.Application:
-    """Build the aiohttp application serving both providers' APIs."""
+    """Build the aiohttp application serving every provider's API."""
     app = web.Application(middlewares=[middleware], client_max_size=1 << 20)
     app[RUNTIME] = Runtime(store, random.Random(store.config.faults.seed))
     _openai_files.add_routes(app)
     _openai_batches.add_routes(app)
     _anthropic.add_routes(app)
+    _gemini_files.add_routes(app)
+    _gemini_batches.add_routes(app)
     return app
 
 
 class Emulator:
-    """A running emulator of the OpenAI and Anthropic batch APIs.
+    """A running emulator of the OpenAI, Anthropic and Gemini batch APIs.
 
     Use it as an async context manager (or call `start` and `aclose`); it
     serves on ``config.host`` and ``config.port`` (port 0 picks a free one).
@@ -82,6 +84,11 @@ class Emulator:
     def anthropic_base_url(self) -> str:
         """The Anthropic base URL (no ``/v1``)."""
         return self.url
+
+    @property
+    def gemini_base_url(self) -> str:
+        """The Gemini base URL (paths below it carry the API version)."""
+        return self.url + GEMINI_PREFIX
 
     @property
     def records(self) -> Records:
@@ -169,7 +176,8 @@ async def open_emulator(
 
     Yields:
         The running `Emulator`: ``url``, ``openai_base_url``,
-        ``anthropic_base_url``, ``records`` and live ``faults``.
+        ``anthropic_base_url``, ``gemini_base_url``, ``records`` and live
+        ``faults``.
     """
     config = config or EmulatorConfig()
     for name, value in options.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 
+from ._gemini_lines import gemini_line
 from ._lines import Item, Outcome, anthropic_line, openai_line
 from ._plan import Plan
 
@@ -117,4 +118,6 @@ class _LineMaker:
                 plan.embedding_dims,
             )
             return line, outcome
+        if plan.provider == "gemini":
+            return gemini_line(item, outcome, plan.reply_words)
         return anthropic_line(item, outcome, self.created, plan.reply_words)

@@ -33,6 +33,19 @@ _ANTHROPIC_TYPES = {
     500: "api_error",
     529: "overloaded_error",
 }
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+GEMINI_PREFIX = "/gemini"
+"""Where the Gemini API is served (its paths would collide with OpenAI's)."""
 READ_BYTES = 262_144
 
 
@@ -52,6 +65,12 @@ class Runtime:
         """Return whether a request-level fault of ``rate`` fires now."""
         return rate > 0 and self.rng.random() < rate
 
+    def drop_point(self, content_length: int | None) -> int | None:
+        """Where a drop-mid-upload fault cuts a body, if it fires now."""
+        if not self.draw(self.faults.drop_upload_rate):
+            return None
+        return max(1, int((content_length or 65_536) * self.rng.uniform(0.1, 0.9)))
+
 
 RUNTIME = web.AppKey("runtime", Runtime)
 
@@ -63,6 +82,8 @@ def runtime(request: web.Request) -> Runtime:
 
 def provider_of(request: web.Request) -> str:
     """Which provider's API ``request`` addresses."""
+    if request.path.startswith(GEMINI_PREFIX + "/"):
+        return "gemini"
     return "anthropic" if request.path.startswith("/v1/messages") else "openai"
 
 
@@ -77,6 +98,9 @@ def error_body(
             "error": {"type": kind, "message": message},
             "request_id": f"req_{os.urandom(12).hex()}",
         }
+    if provider == "gemini":  # google.rpc.Status in an envelope
+        kind = kind or _GOOGLE_STATUS.get(status, "UNKNOWN")
+        return {"error": {"code": status, "message": message, "status": kind}}
     kind = kind or ("server_error" if status >= 500 else "invalid_request_error")
     error = {"message": message, "type": kind, "param": None, "code": None}
     error.update(extra)

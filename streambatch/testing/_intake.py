@@ -10,6 +10,7 @@ from __future__ import annotations
 import mmap
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,26 @@ def intake_openai(
         message = f"The input file is larger than the {max_bytes} bytes allowed."
         return Intake(errors=[_error("file_too_large", message)])
     result = Intake()
-    buckets = Buckets(plan.work_dir, bucket_count(size))
+
+    def take(line: bytes, number: int, buckets: Buckets) -> None:
+        _take_line(line, number, plan, max_requests, result, buckets)
+
+    paths = bucket_lines(source, plan, result, take, stop)
+    return None if paths is None else _finish(result, paths, max_requests)
+
+
+def bucket_lines(
+    source: Path,
+    plan: Plan,
+    result: Intake,
+    take: Callable[[bytes, int, Buckets], None],
+    stop: threading.Event,
+) -> list[Path] | None:
+    """Give each non-blank line of ``source`` (without its line ending) and its
+    number to ``take``, with the bucket files it fills; stop after
+    ``MAX_ERRORS`` errors. Returns the buckets' paths, or None when ``stop`` was
+    set (the emulator is closing)."""
+    buckets = Buckets(plan.work_dir, bucket_count(source.stat().st_size))
     try:
         with source.open("rb") as file:
             for number, raw in enumerate(file, 1):
@@ -107,10 +127,10 @@ def intake_openai(
                     break
                 line = raw.rstrip(b"\r\n")
                 if line.strip():
-                    _take_line(line, number, plan, max_requests, result, buckets)
+                    take(line, number, buckets)
     finally:
         buckets.close()
-    return _finish(result, buckets.paths, max_requests)
+    return buckets.paths
 
 
 def _take_line(

@@ -29,7 +29,8 @@ _OPENAI_WRONG_KEY = (
     "Incorrect API key provided. You can find your API key at "
     "https://platform.openai.com/account/api-keys."
 )
-_SERVER_ERRORS = {"openai": (500, 503), "anthropic": (500, 529)}
+_SERVER_ERRORS = {"openai": (500, 503), "anthropic": (500, 529), "gemini": (500, 503)}
+_GEMINI_BAD_KEY = "API key not valid. Please pass a valid API key."
 _SERVER_MESSAGES = {
     500: "The server had an error while processing your request. Sorry about that!",
     503: "The engine is currently overloaded, please try again later.",
@@ -47,6 +48,16 @@ async def _check_auth(
     request: web.Request, state: Runtime
 ) -> web.StreamResponse | None:
     wanted = state.store.config.api_key
+    if provider_of(request) == "gemini":
+        if "upload_id" in request.query:  # the session URL is the credential
+            return None
+        key = request.headers.get("x-goog-api-key", "")
+        if not key:
+            message = "Method doesn't allow unregistered callers."
+            return await send_error(request, 403, message)
+        if not _key_matches(key, wanted):
+            return await send_error(request, 400, _GEMINI_BAD_KEY)
+        return None
     if provider_of(request) == "anthropic":
         # anthropic>=0.7x SDKs send the key as a Bearer token; accept both.
         scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
@@ -110,9 +121,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("emulator error on %s %s", request.method, request.path)
         return await send_error(request, 500, _SERVER_MESSAGES[500])
     creates = ("/v1/batches", "/v1/messages/batches")
-    lost = (
-        request.method == "POST" and request.path in creates and not response.prepared
-    )
+    create = request.path in creates or request.path.endswith(":batchGenerateContent")
+    lost = request.method == "POST" and create and not response.prepared
     if lost and state.draw(state.faults.lost_response_rate):
         return await send_error(request, 500, _SERVER_MESSAGES[500])
     return response

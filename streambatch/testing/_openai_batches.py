@@ -9,12 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ._batch import TERMINAL, Batch, View, advance
+from ._batch import TERMINAL, Batch, View, advance, new_batch, new_plan
 from ._bodies import OPENAI_ENDPOINTS
-from ._chance import chance, happens
 from ._http import openai_page, runtime, send_error, send_json
 from ._intake import intake_openai
-from ._plan import Plan
 from ._store import Store
 
 _WINDOW = 86_400
@@ -59,19 +57,8 @@ def _create_problem(body: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
-    faults = store.config.faults
     batch_id = store.new_id("batch_", 16)
-    plan = Plan(
-        provider="openai",
-        batch_id=batch_id,
-        endpoint=body["endpoint"],
-        work_dir=store.work_dir(batch_id),
-        seed=faults.seed,
-        item_error_rate=faults.item_error_rate,
-        fail_all=happens(faults.all_failed_rate, faults.seed, "all-failed", batch_id),
-        reply_words=store.config.reply_words,
-        embedding_dims=store.config.embedding_dims,
-    )
+    plan = new_plan(store, "openai", batch_id, body["endpoint"])
     source = store.files[body["input_file_id"]].path
     limits = store.config.limits
     intake = store.run(
@@ -82,15 +69,10 @@ def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
         limits.openai_max_batch_bytes,
         store.stop,
     )
-    stall = None
-    if happens(faults.expiry_rate, faults.seed, "expire", batch_id):
-        stall = 0.2 + 0.6 * chance(faults.seed, "stall", batch_id)
-    return Batch(
-        plan=plan,
-        created=store.clock.now(),
-        intake=intake,
-        stall=stall,
-        stuck=happens(faults.stuck_finalizing_rate, faults.seed, "stuck", batch_id),
+    return new_batch(
+        store,
+        plan,
+        intake,
         input_file_id=body["input_file_id"],
         metadata=body.get("metadata"),
     )

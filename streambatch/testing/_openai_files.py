@@ -52,10 +52,7 @@ async def _read_form(
 ) -> tuple[dict[str, str], str | None, int]:
     """Read every multipart field; stream the ``file`` field to ``path``."""
     state = runtime(request)
-    drop_at = None
-    if state.draw(state.faults.drop_upload_rate):
-        total = request.content_length or 65_536
-        drop_at = max(1, int(total * state.rng.uniform(0.1, 0.9)))
+    drop_at = state.drop_point(request.content_length)
     fields: dict[str, str] = {}
     filename, size = None, 0
     reader = await request.multipart()

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from ._batch import advance
+from ._gemini_batches import STATES as GEMINI_STATES
 from ._store import RequestRecord, Store
 
 
@@ -35,10 +36,10 @@ class BatchRecord:
     """One batch, as of the moment it was read.
 
     Attributes:
-        provider: ``openai`` or ``anthropic``.
+        provider: ``openai``, ``anthropic`` or ``gemini``.
         id: The batch id.
         status: The provider's own status word (OpenAI ``status``, Anthropic
-            ``processing_status``).
+            ``processing_status``, Gemini ``BATCH_STATE_*``).
         request_count: Requests in the batch (0 until validated, or if invalid).
         deleted: Whether an Anthropic batch was deleted.
     """
@@ -61,6 +62,8 @@ class BatchRecord:
 def _native(provider: str, status: str) -> str:
     if provider == "openai":
         return status
+    if provider == "gemini":
+        return "BATCH_STATE_" + GEMINI_STATES[status]
     if status == "cancelling":
         return "canceling"
     return "ended" if status in ("completed", "expired", "cancelled") else "in_progress"
@@ -113,7 +116,7 @@ class Records:
         """How many valid batches held each custom_id (failed batches excluded)."""
         counts: Counter[str] = Counter()
         for record in self.batches(provider):
-            if record.status != "failed":
+            if record.status not in ("failed", "BATCH_STATE_FAILED"):
                 counts.update(record.custom_ids())
         return counts
 

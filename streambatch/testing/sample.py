@@ -3,7 +3,8 @@
     python -m streambatch.testing.sample --provider openai --count 100000 -o requests.jsonl
 
 Each line is a valid request in the provider's native batch format (OpenAI chat
-completions, or Anthropic Messages), with ``custom_id`` ``req-000000``, ...
+completions, Anthropic Messages, or Gemini ``{"key", "request"}`` lines), with
+``custom_id`` (Gemini: ``key``) ``req-000000``, ...
 Deterministic: the same arguments always write the same bytes. Streams to disk.
 """
 
@@ -39,7 +40,8 @@ _FORMS = (
 def sample_requests(
     provider: str, count: int, *, seed: int = 0
 ) -> Iterator[dict[str, object]]:
-    """Yield ``count`` request objects for ``provider`` (``openai`` or ``anthropic``)."""
+    """Yield ``count`` request objects for ``provider`` (``openai``, ``anthropic``
+    or ``gemini``)."""
     rng = random.Random(seed)
     width = max(6, len(str(count - 1)))
     for n in range(count):
@@ -62,6 +64,13 @@ def sample_requests(
                 "url": "/v1/chat/completions",
                 "body": body,
             }
+        elif provider == "gemini":
+            request = {
+                "model": "gemini-2.5-flash",
+                "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+                "generationConfig": {"maxOutputTokens": 200},
+            }
+            yield {"key": custom_id, "request": request}
         else:
             raise ValueError(f"unknown provider {provider!r}")
 
@@ -83,7 +92,9 @@ def write_sample(path: str, provider: str, count: int, *, seed: int = 0) -> None
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m streambatch.testing.sample``."""
     parser = argparse.ArgumentParser(prog="python -m streambatch.testing.sample")
-    parser.add_argument("--provider", choices=["openai", "anthropic"], default="openai")
+    parser.add_argument(
+        "--provider", choices=["openai", "anthropic", "gemini"], default="openai"
+    )
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True)

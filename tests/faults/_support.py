@@ -18,11 +18,10 @@ RETRY = sb.RetryPolicy(first_delay=0.01, max_delay=0.05, max_attempts=20)
 
 
 def base_url(emulator: Emulator, provider: str) -> str:
-    return (
-        emulator.openai_base_url
-        if provider == "openai"
-        else emulator.anthropic_base_url
-    )
+    return {
+        "openai": emulator.openai_base_url,
+        "gemini": emulator.gemini_base_url,
+    }.get(provider, emulator.anthropic_base_url)
 
 
 def client_for(emulator: Emulator, provider: str) -> sb.Client:
@@ -30,13 +29,16 @@ def client_for(emulator: Emulator, provider: str) -> sb.Client:
 
 
 def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
-    """Each sample custom_id's request body (OpenAI ``body``, Anthropic ``params``)."""
-    key = "body" if provider == "openai" else "params"
+    """Each sample custom_id's request body (OpenAI ``body``, Anthropic ``params``,
+    Gemini ``request``, keyed by ``key``)."""
+    id_key, key = {"openai": ("custom_id", "body"), "gemini": ("key", "request")}.get(
+        provider, ("custom_id", "params")
+    )
     found: dict[str, dict[str, object]] = {}
     for request in sample_requests(provider, count):
         body = request[key]
         assert isinstance(body, dict)
-        found[str(request["custom_id"])] = body
+        found[str(request[id_key])] = body
     return found
 
 
@@ -72,6 +74,8 @@ def statuses(results: Iterable[sb.Result]) -> Counter[str]:
 def auth(provider: str) -> dict[str, str]:
     if provider == "openai":
         return {"Authorization": "Bearer test"}
+    if provider == "gemini":
+        return {"x-goog-api-key": "test"}
     return {"x-api-key": "test", "anthropic-version": "2023-06-01"}
 
 

@@ -33,6 +33,7 @@ Manifest = dict[str, Any]
 STREAMBATCH = [sys.executable, "-m", "streambatch"]
 SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
 HANG_GUARD = 60.0  # seconds; only a hung process ever reaches it
+PROVIDERS = ["openai", "anthropic", "gemini"]
 
 
 @contextlib.contextmanager
@@ -77,7 +78,7 @@ class Job:
         self.logs = tmp_path
 
     def command(self, url: str) -> list[str]:
-        base = url + "/v1" if self.provider == "openai" else url
+        base = url + {"openai": "/v1", "gemini": "/gemini"}.get(self.provider, "")
         return [
             *STREAMBATCH,
             "run",
@@ -178,6 +179,8 @@ def get(url: str, provider: str) -> Any:
 
 def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
     """Every batch the emulator holds, through its list endpoint, page by page."""
+    if provider == "gemini":
+        return gemini_batches(url)
     path = "/v1/batches" if provider == "openai" else "/v1/messages/batches"
     cursor = "after" if provider == "openai" else "after_id"
     found: list[dict[str, Any]] = []
@@ -190,6 +193,27 @@ def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
         query = f"?limit=100&{cursor}={page['last_id']}"
 
 
+def gemini_batches(url: str) -> list[dict[str, Any]]:
+    """Every Gemini batch, as ``{"id", "state", "total", "name"}``, page by page."""
+    found: list[dict[str, Any]] = []
+    query = "?pageSize=100"
+    while True:
+        page = get(url + "/gemini/v1beta/batches" + query, "gemini")
+        for operation in page.get("operations", []):
+            metadata = operation["metadata"]
+            found.append(
+                {
+                    "id": operation["name"].removeprefix("batches/"),
+                    "state": metadata["state"],
+                    "total": int(metadata["batchStats"]["requestCount"]),
+                    "name": metadata["displayName"],
+                }
+            )
+        if "nextPageToken" not in page:
+            return found
+        query = f"?pageSize=100&pageToken={page['nextPageToken']}"
+
+
 def check_no_duplicate_batch(url: str, job: Job) -> None:
     """As many batches as chunks, holding every request once, all of them ours."""
     batches = emulator_batches(url, job.provider)
@@ -200,6 +224,10 @@ def check_no_duplicate_batch(url: str, job: Job) -> None:
         assert sum(b["request_counts"]["total"] for b in batches) == job.count
         tags = [json.dumps(b["metadata"], sort_keys=True) for b in batches]
         assert len(set(tags)) == job.chunks
+    elif job.provider == "gemini":
+        assert {b["state"] for b in batches} == {"BATCH_STATE_SUCCEEDED"}
+        assert sum(b["total"] for b in batches) == job.count
+        assert len({b["name"] for b in batches}) == job.chunks
     else:
         assert {b["processing_status"] for b in batches} == {"ended"}
         assert sum(sum(b["request_counts"].values()) for b in batches) == job.count
@@ -214,7 +242,7 @@ def finish_and_judge(url: str, job: Job) -> None:
 # The steps -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_killed_during_split(tmp_path: pathlib.Path, provider: str) -> None:
     """The input comes through a FIFO: the split blocks half-way, and is killed there.
 
@@ -277,9 +305,10 @@ def downloading(job: Job) -> bool:
     return False
 
 
-def test_killed_during_upload(tmp_path: pathlib.Path) -> None:
-    job = Job(tmp_path, "openai", 600, 300)
-    write_sample(str(job.input), "openai", job.count)
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_killed_during_upload(tmp_path: pathlib.Path, provider: str) -> None:
+    job = Job(tmp_path, provider, 600, 300)
+    write_sample(str(job.input), provider, job.count)
     with emulator_process(tmp_path / "emu", *SLOW) as url:
         job.kill_when(url, uploading)
         assert any(r["file_id"] is None for r in job.records())
@@ -287,7 +316,7 @@ def test_killed_during_upload(tmp_path: pathlib.Path) -> None:
         finish_and_judge(url, job)
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)
@@ -297,7 +326,7 @@ def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
         finish_and_judge(url, job)
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_killed_during_poll(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)
@@ -310,7 +339,7 @@ def test_killed_during_poll(tmp_path: pathlib.Path, provider: str) -> None:
         finish_and_judge(url, job)
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_killed_during_download(tmp_path: pathlib.Path, provider: str) -> None:
     """Killed with a file on disk not yet recorded: the rerun replaces it whole.
 

@@ -24,7 +24,8 @@ from ._support import (
     write_input,
 )
 
-PROVIDERS = ["openai", "anthropic"]
+PROVIDERS = ["openai", "anthropic", "gemini"]
+UPLOADS = {"openai": "/v1/files", "gemini": "/gemini/upload/v1beta/files"}
 COUNT = 300
 MAX_REQUESTS = 100
 CHUNKS = 3
@@ -84,7 +85,7 @@ async def test_connections_dropped_mid_upload_are_sent_again(
         results, _ = await run_job(emulator, provider, tmp_path)
         check_succeeded(provider, COUNT, results)
         check_no_duplicate_batch(emulator, provider, CHUNKS)
-        upload = "/v1/files" if provider == "openai" else "/v1/messages/batches"
+        upload = UPLOADS.get(provider, "/v1/messages/batches")
         posts = [
             r
             for r in emulator.records.requests
@@ -112,7 +113,7 @@ async def test_connections_dropped_mid_download_resume_or_restart(
         downloads = [
             r
             for r in emulator.records.requests
-            if r.path.endswith(("/content", "/results"))
+            if r.path.endswith(("/content", "/results", ":download"))
         ]
         assert len(downloads) > CHUNKS  # some were cut and fetched again
         if refuse_range:
@@ -128,6 +129,8 @@ async def test_connections_dropped_mid_download_resume_or_restart(
                 size = record.downloads[kind]
                 if provider == "openai":
                     assert path == f"files/{planned.file_id}/content"
+                elif provider == "gemini":
+                    assert path.startswith("download/v1beta/files/")
                 else:
                     assert path == f"v1/messages/batches/{record.batch_id}/results"
                 on_disk = job.dir.download_path(record.batch_id, kind).read_bytes()
@@ -211,7 +214,9 @@ async def test_a_batch_failing_validation_is_errored_and_not_retried(
         assert emulator.records.duplicates() == {}  # failed batches hold nothing
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+# Gemini writes no line for an expired request (it is missing, and retried): see
+# tests/integration/test_gemini_jobs.py.
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
 async def test_expired_items_are_retried_once(
     tmp_path: pathlib.Path, provider: str
 ) -> None:
@@ -266,6 +271,10 @@ async def test_a_create_whose_answer_was_lost_is_not_sent_twice(
         creates = [
             r.status
             for r in emulator.records.requests
-            if r.method == "POST" and r.path in ("/v1/batches", "/v1/messages/batches")
+            if r.method == "POST"
+            and (
+                r.path in ("/v1/batches", "/v1/messages/batches")
+                or r.path.endswith(":batchGenerateContent")
+            )
         ]
     assert creates == [500] * CHUNKS  # each create sent once, its answer lost

@@ -18,15 +18,16 @@ from streambatch.testing.sample import write_sample
 POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
 
 
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
 def test_run_against_the_built_in_emulator(
-    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], provider: str
 ) -> None:
-    write_sample(str(tmp_path / "in.jsonl"), "anthropic", 250)
+    write_sample(str(tmp_path / "in.jsonl"), provider, 250)
     args = [
         "run",
         str(tmp_path / "in.jsonl"),
         "--provider",
-        "anthropic",
+        provider,
         "--emulator",
         "--emulator-clock",
         "instant",

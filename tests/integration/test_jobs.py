@@ -18,18 +18,19 @@ FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
 
 
 def client_for(emulator: Emulator, provider: str) -> sb.Client:
-    url = (
-        emulator.openai_base_url
-        if provider == "openai"
-        else emulator.anthropic_base_url
-    )
+    url = {
+        "openai": emulator.openai_base_url,
+        "gemini": emulator.gemini_base_url,
+    }.get(provider, emulator.anthropic_base_url)
     return sb.Client(provider, base_url=url)
 
 
 def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
-    key = "body" if provider == "openai" else "params"
+    id_key, key = {"openai": ("custom_id", "body"), "gemini": ("key", "request")}.get(
+        provider, ("custom_id", "params")
+    )
     return {
-        str(r["custom_id"]): r[key]  # type: ignore[misc]
+        str(r[id_key]): r[key]  # type: ignore[misc]
         for r in sample_requests(provider, count)
     }
 
@@ -140,7 +141,7 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(timings=Timings.instant())
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
 @pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
 async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
     emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
@@ -149,7 +150,10 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
     count = 600
     write_sample(str(tmp_path / "in.jsonl"), provider, count)
     records = emulator.records
-    posts = "/v1/files" if provider == "openai" else "/v1/messages/batches"
+    posts = {
+        "openai": "/v1/files",
+        "gemini": "/gemini/upload/v1beta/files",
+    }.get(provider, "/v1/messages/batches")
     target = {
         "upload": lambda: (
             any(r.path == posts for r in records.requests) or records.in_flight > 0
@@ -161,7 +165,8 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
         ),
         "download": lambda: (
             any(
-                ("/content" in r.path or "/results" in r.path) for r in records.requests
+                ("/content" in r.path or r.path.endswith(("/results", ":download")))
+                for r in records.requests
             )
             or records.in_flight > 0
         ),

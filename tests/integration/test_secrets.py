@@ -26,7 +26,7 @@ def everything_written(*roots: pathlib.Path) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
 async def test_a_whole_job_at_debug_level_never_writes_the_key(
     tmp_path: pathlib.Path, provider: str
 ) -> None:
@@ -37,11 +37,10 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
         ),
     )
     async with Emulator(config) as emulator:
-        url = (
-            emulator.openai_base_url
-            if provider == "openai"
-            else emulator.anthropic_base_url
-        )
+        url = {
+            "openai": emulator.openai_base_url,
+            "gemini": emulator.gemini_base_url,
+        }.get(provider, emulator.anthropic_base_url)
         write_sample(str(tmp_path / "in.jsonl"), provider, 60)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env["STREAMBATCH_TEST_KEY"] = CANARY
@@ -61,7 +60,8 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
         env["STREAMBATCH_TEST_KEY"] = CANARY + "-wrong"
         failed = await run_process(command("job2", "o2.jsonl"), env)
     assert failed.returncode == 1
-    assert "401" in failed.stderr
+    # Google answers a bad key with a 400 "API key not valid", the others a 401.
+    assert ("400" if provider == "gemini" else "401") in failed.stderr
     output = (process.stdout + process.stderr + failed.stdout + failed.stderr).encode()
     assert b"DEBUG" in output  # debug logging really was on
     written = (

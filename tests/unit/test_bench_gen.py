@@ -11,6 +11,8 @@ import pytest
 from benchmarks import _gen
 from streambatch._core.parse import ResultParser
 
+from .test_bench_gen_gemini import _check_gemini
+
 SIZE = 2_000_000  # about 1,100 lines: enough for a 2% error rate to show
 ERROR_RATE = 0.02
 
@@ -87,14 +89,16 @@ def test_generated_lines_have_the_documented_shape(
     stats = _gen.write_file(path, provider, SIZE, seed=7, error_rate=ERROR_RATE)
 
     lines = _lines(path)
-    check = _check_openai if provider == "openai" else _check_anthropic
+    check = {"openai": _check_openai, "gemini": _check_gemini}.get(
+        provider, _check_anthropic
+    )
     errors = sum(check(line) for line in lines)
 
     assert stats.bytes == path.stat().st_size >= SIZE
     assert stats.lines == len(lines)
     assert stats.errors == errors
     assert 0.005 < errors / len(lines) < 0.05
-    assert len({line["custom_id"] for line in lines}) == len(lines)
+    assert len({line.get("custom_id", line.get("key")) for line in lines}) == len(lines)
     raw = path.read_bytes()  # texts hold escaped newlines and quotes, and raw UTF-8
     assert b"\\n" in raw and b'\\"' in raw and "🙂".encode() in raw
 

@@ -112,7 +112,7 @@ def test_a_bad_line_in_a_run_costs_only_itself() -> None:
 
 def test_an_unknown_provider_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
-        RequestChecker("gemini")
+        RequestChecker("mistral")
 
 
 def test_a_clean_run_comes_back_whole_with_its_bytes_ends_and_ids() -> None:
