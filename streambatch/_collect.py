@@ -13,16 +13,14 @@ import logging
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import aiofiles
-import aiofiles.os
 import msgspec
 
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._core.parse import ResultParser
+from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._models import Result, ResultError
 from ._providers.batches import TERMINAL, BatchStatus
@@ -253,15 +251,18 @@ async def write_results(
 ) -> Counter[str]:
     """Write every request's result to ``path`` as JSONL; count them by status.
 
-    The file appears whole or not at all (written beside it, then renamed).
+    A file appears whole or not at all (written beside it, then renamed);
+    ``"-"`` is stdout, and a FIFO or device is written through. The input file,
+    a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps the succeeded or the failed (everything else) records; the
     counts cover all of them.
     """
     counts: Counter[str] = Counter()
-    final = Path(path)
-    temp = final.with_name(final.name + ".partial")
+    # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
+    check_output(path, input_path=job.manifest.input_path, job_dir=job.path)
+    sizes = sum(size for _, r in job.attempts() for size in r.downloads.values())
     buffer = bytearray()
-    async with aiofiles.open(temp, "wb") as file:
+    async with open_output(path, needed=sizes) as file:
         for chunk in job.manifest.chunks:
             async for rows in result_batches(job, chunk, with_response=with_response):
                 counts.update(row.status for row in rows)
@@ -273,5 +274,4 @@ async def write_results(
                     await file.write(bytes(buffer))
                     buffer.clear()
         await file.write(bytes(buffer))
-    await aiofiles.os.replace(temp, final)
     return counts

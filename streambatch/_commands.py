@@ -21,6 +21,7 @@ from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate
 from ._errors import ConfigError, JobError
 from ._io.jobdir import read_manifest
+from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
 from ._job import Job
 from ._progress import describe, progress_of
@@ -137,13 +138,17 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
     )
     elapsed = time.monotonic() - started
     total = sum(counts.values())
-    print(f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s)")
+    print(
+        f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s)",
+        file=sys.stderr if args.output == STDOUT else sys.stdout,  # -o -: results
+    )
     return 0
 
 
 async def run(args: argparse.Namespace) -> int:
     """``run``: submit, wait, write results; resumes an existing job directory."""
     started = time.monotonic()
+    check_output(args.output, input_path=args.input, job_dir=args.job_dir)
     async with _client(args, args.provider, args.base_url) as client:
         with await _submit(args, client) as job:
             await _wait(args, job)
@@ -177,6 +182,8 @@ async def wait(args: argparse.Namespace) -> int:
 
 async def results(args: argparse.Namespace) -> int:
     """``results``: download what is missing, then write one record per request."""
+    manifest = read_manifest(args.job_dir)
+    check_output(args.output, input_path=manifest.input_path, job_dir=args.job_dir)
     async with _existing_job(args) as job:
         return await _write(args, job, time.monotonic())
 

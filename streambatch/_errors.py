@@ -18,7 +18,9 @@ A leaf module: it imports nothing from the package.
     │   │   └── RateLimitError                         429 after retries ran out
     │   ├── ProtocolError                              a body not of the documented shape
     │   └── BatchFailed                                the provider failed the batch
-    └── JobError(StreamBatchError)                     the job directory: locked, changed input
+    ├── JobError(StreamBatchError)                     the job directory: locked, changed input
+    │   └── ResultsLost                                .batch_id (a download gone for good)
+    └── DiskFull(StreamBatchError)                     no space left  .path .needed
 
 Blame is in the class name: InputError means the user's data, ProviderError the
 provider's answer, TransportError the network. Data goes in attributes; the message
@@ -33,6 +35,7 @@ __all__ = (
     "AuthenticationError",
     "BatchFailed",
     "ConfigError",
+    "DiskFull",
     "DuplicateCustomId",
     "HTTPStatusError",
     "InputError",
@@ -44,6 +47,7 @@ __all__ = (
     "ProviderError",
     "RateLimitError",
     "RequestTooLarge",
+    "ResultsLost",
     "StreamBatchError",
     "TransportError",
     "TransportTimeout",
@@ -230,3 +234,36 @@ class BatchFailed(ProviderError):
 
 class JobError(StreamBatchError):
     """The job directory cannot be used: locked, unreadable, or for another input."""
+
+
+class ResultsLost(JobError):
+    """A batch's downloaded results are gone or damaged and cannot be had again.
+
+    Attributes:
+        batch_id: the provider's batch id whose results are lost.
+    """
+
+    def __init__(self, batch_id: str, reason: str) -> None:
+        super().__init__(f"the results of batch {batch_id} are lost: {reason}")
+        self.batch_id = batch_id
+
+
+class DiskFull(StreamBatchError):
+    """A filesystem ran out of space (or quota) while streambatch wrote to it.
+
+    Never retried: the same command succeeds once space is freed, and what was
+    on disk before (the manifest above all) is left as it was.
+
+    Attributes:
+        path: the file (or directory) being written.
+        needed: about how many bytes the write needed, when known.
+    """
+
+    def __init__(self, path: str, needed: int | None = None) -> None:
+        need = f"about {needed:,} bytes needed" if needed else "more space needed"
+        super().__init__(
+            f"{path}: no space left on device ({need}); "
+            "free some space and run the same command again"
+        )
+        self.path = path
+        self.needed = needed

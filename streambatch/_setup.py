@@ -17,6 +17,7 @@ from typing import Any
 
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._errors import JobError
+from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
 from ._io.split import SplitPlan, split_input, split_requests
 
@@ -50,7 +51,8 @@ async def open_manifest(
         return existing
     staging = job_dir.path / "chunks.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    plan = await _split(source, provider, staging, max_requests, max_bytes)
+    with space_for(job_dir.path / "chunks", size_or_none(source)):  # DiskFull
+        plan = await _split(source, provider, staging, max_requests, max_bytes)
     job_id = uuid.uuid4().hex[:16]
     manifest = Manifest(
         job_id=job_id,

@@ -99,7 +99,10 @@ def _new_job(parser: argparse.ArgumentParser) -> None:
 
 def _results_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", required=True, help="the results file (JSONL)"
+        "-o",
+        "--output",
+        required=True,
+        help="the results file (JSONL); - for stdout; a FIFO or device is written to",
     )
     parser.add_argument(
         "--with-response", action="store_true", help="add each raw response body"

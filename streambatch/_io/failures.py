@@ -1,7 +1,7 @@
 """What went wrong on the wire, in streambatch's own terms.
 
 Which statuses are worth retrying, aiohttp's and the socket's exceptions mapped to
-``TransportError``, error bodies scrubbed of credentials a server might echo, and
+``TransportError`` (a full disk excepted), error bodies scrubbed of credentials a server might echo, and
 which hosts are this machine (where a key may travel over plain http).
 """
 
@@ -17,7 +17,8 @@ from yarl import URL
 
 from .._core.flow import status_error
 from .._core.policy import parse_retry_after
-from .._errors import HTTPStatusError, TransportError, TransportTimeout
+from .._errors import DiskFull, HTTPStatusError, TransportError, TransportTimeout
+from .disk import is_disk_full
 
 __all__ = ("RETRYABLE", "is_loopback", "mapped", "scrubbed", "status_error_from")
 
@@ -52,7 +53,11 @@ def scrubbed(body: bytes, secrets: list[bytes]) -> bytes:
 
 @contextlib.contextmanager
 def mapped() -> Iterator[None]:
-    """Turn aiohttp's and the socket's exceptions into ours."""
+    """Turn aiohttp's and the socket's exceptions into ours.
+
+    A full disk (``ENOSPC``, ``EDQUOT``) is ``DiskFull``, never a ``TransportError``:
+    retrying would not free any space.
+    """
     try:
         yield
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -60,4 +65,6 @@ def mapped() -> Iterator[None]:
     except aiohttp.ClientError as exc:
         raise TransportError(f"{type(exc).__name__}: {exc}") from exc
     except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull(exc.filename or "a local file") from exc
         raise TransportError(f"{type(exc).__name__}: {exc}") from exc

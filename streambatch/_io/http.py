@@ -37,10 +37,12 @@ from .._core.flow import (
 from .._core.policy import RetryPolicy, retry_waits
 from .._errors import (
     ConfigError,
+    DiskFull,
     HTTPStatusError,
     TransportError,
 )
 from .bodies import JsonArrayReader, file_size, private
+from .disk import discard_partial
 from .failures import RETRYABLE, is_loopback, mapped, scrubbed, status_error_from
 
 __all__ = ("Transport",)
@@ -244,6 +246,7 @@ class Transport:
 
         Raises:
             TransportError: the body could not be had whole after every attempt.
+            DiskFull: the disk is full (the partial file is removed).
             HTTPStatusError: the server refused the download.
         """
         waits = retry_waits(self._retry, self._rng)
@@ -252,6 +255,8 @@ class Transport:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 await self._download_once(request, dest, progress)
+            except DiskFull as exc:  # not a network fault: never retried
+                raise discard_partial(dest, expected, exc) from exc
             except (TransportError, HTTPStatusError) as exc:
                 transient = not isinstance(exc, HTTPStatusError) or (
                     exc.status in RETRYABLE

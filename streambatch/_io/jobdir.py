@@ -22,6 +22,7 @@ import aiofiles
 
 from .._core.manifest import Manifest, decode_manifest, encode_manifest
 from .._errors import JobError
+from .disk import replace_file
 
 __all__ = ("JobDir", "read_manifest", "sha256_file")
 
@@ -95,28 +96,19 @@ class JobDir:
     def save(self, manifest: Manifest, *, durable: bool = True) -> None:
         """Write the manifest atomically: a reader sees the old or the new, whole.
 
+        Every byte is checked to have landed before the rename, so the previous
+        manifest survives any failure (a full disk raises ``DiskFull``).
         Synchronous on purpose: a state change must be on disk before the next
         step starts. ``durable`` also flushes it to the disk (fsync), so that it
         survives the machine crashing, not only the process; progress that can be
         had again by polling need not be.
         """
-        final = self.path / MANIFEST
-        temp = self.path / (MANIFEST + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, encode_manifest(manifest))
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, final)
-        if not durable:
-            return
-        dir_fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        replace_file(
+            self.path / MANIFEST,
+            encode_manifest(manifest),
+            durable=durable,
+            temp=self.path / (MANIFEST + ".tmp"),
+        )
 
     def download_path(self, batch_id: str, kind: str) -> Path:
         """Where a batch's ``kind`` file (output, error, results) is kept."""
