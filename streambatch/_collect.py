@@ -20,6 +20,7 @@ import msgspec
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._core.parse import ResultParser
+from ._io.failures import gone_is_lost
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._models import Result, ResultError
@@ -44,21 +45,29 @@ async def download(job: Job) -> int:
     """Download the files of every ended batch not yet downloaded; return how many.
 
     Each file is checked against the size the provider gives for it (where it
-    gives one). Once a batch's files are all on disk, its uploaded input file is
-    deleted at the provider, unless the job keeps files.
+    gives one). A file recorded earlier but now missing or of another size is
+    fetched again; if the provider no longer has it, ``ResultsLost``. Once a
+    batch's files are all on disk, its uploaded input file is deleted at the
+    provider, unless the job keeps files.
     """
     count = 0
     for _, record in job.attempts():
         if record.batch_id is None or record.state not in TERMINAL:
             continue
+        if job.dir.forget_damaged(record):  # a missing or short file: fetch again
+            job.save()
         for item in job.api.downloads(_status_of(record)):
             if item.kind in record.downloads:
                 continue
             expected = None
-            if item.file_id is not None:
-                expected = await job.transport.drive(job.api.file_size(item.file_id))
             path = job.dir.download_path(record.batch_id, item.kind)
-            size = await job.transport.download(item.request, path, expected=expected)
+            with gone_is_lost(record.batch_id, item.kind):  # 404: ResultsLost
+                if item.file_id is not None:
+                    size_flow = job.api.file_size(item.file_id)
+                    expected = await job.transport.drive(size_flow)
+                size = await job.transport.download(
+                    item.request, path, expected=expected
+                )
             record.downloads[item.kind] = size
             job.save()
             count += 1
@@ -150,7 +159,7 @@ async def result_batches(
         owed = held - done if done else (set(held) if older else held)
         attempt = _Attempt(record, owed, done)
         for kind in record.downloads:
-            path = job.dir.download_path(record.batch_id or "", kind)
+            path = job.dir.checked_download(record, kind)  # its recorded size
             parser = ResultParser(
                 job.manifest.provider,
                 with_response=with_response,

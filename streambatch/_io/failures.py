@@ -17,10 +17,23 @@ from yarl import URL
 
 from .._core.flow import status_error
 from .._core.policy import parse_retry_after
-from .._errors import DiskFull, HTTPStatusError, TransportError, TransportTimeout
+from .._errors import (
+    DiskFull,
+    HTTPStatusError,
+    ResultsLost,
+    TransportError,
+    TransportTimeout,
+)
 from .disk import is_disk_full
 
-__all__ = ("RETRYABLE", "is_loopback", "mapped", "scrubbed", "status_error_from")
+__all__ = (
+    "RETRYABLE",
+    "gone_is_lost",
+    "is_loopback",
+    "mapped",
+    "scrubbed",
+    "status_error_from",
+)
 
 
 RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -68,3 +81,18 @@ def mapped() -> Iterator[None]:
         if is_disk_full(exc):
             raise DiskFull(exc.filename or "a local file") from exc
         raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def gone_is_lost(batch_id: str, kind: str) -> Iterator[None]:
+    """A download the provider answers with 404 or 410 is ``ResultsLost``."""
+    try:
+        yield
+    except HTTPStatusError as exc:
+        if exc.status not in (404, 410):
+            raise
+        raise ResultsLost(
+            batch_id,
+            f"its {kind} file is not in the job directory (whole) and the provider "
+            f"no longer has it (HTTP {exc.status})",
+        ) from exc

@@ -15,22 +15,39 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 from pathlib import Path
 
 import aiofiles
 
-from .._core.manifest import Manifest, decode_manifest, encode_manifest
+from .._core.manifest import BatchRecord, Manifest, decode_manifest, encode_manifest
 from .._errors import JobError
 from .disk import replace_file
 
 __all__ = ("JobDir", "read_manifest", "sha256_file")
 
+log = logging.getLogger("streambatch.jobdir")
+
 MANIFEST = "manifest.json"
-# What a job directory holds before its first manifest (a split cut short).
+# What a job directory holds before its first manifest (a split cut short):
+# the job folders empty, the split's staging, a temporary manifest not renamed.
 _BEFORE_MANIFEST = frozenset(
     {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
 )
+_JOB_FOLDERS = ("chunks", "downloads")
+
+
+def _lost(root: Path, what: str) -> JobError:
+    """The refusal for a job directory whose manifest is gone or damaged."""
+    return JobError(
+        f"{root}: {what}, but the job's files are there: streambatch cannot tell "
+        "which batches this job already submitted, and will not submit them again "
+        f"(that could bill them twice). To recover: restore {MANIFEST} from a "
+        "backup; or find this job's batches in the provider's batch list (OpenAI: "
+        "metadata streambatch_job) and collect or cancel them by hand, then delete "
+        f"{root}/chunks and {root}/downloads (or use a new --job-dir) to start again"
+    )
 
 
 class JobDir:
@@ -54,8 +71,11 @@ class JobDir:
         root = Path(path)
         if create and not root.exists():
             root.mkdir(mode=0o700, parents=True)
-        elif not (root / MANIFEST).is_file() and not (create and _unstarted(root)):
-            raise JobError(f"{root}: not a job directory (no {MANIFEST})")
+        elif not (root / MANIFEST).is_file():
+            if _has_job_files(root):
+                raise _lost(root, f"no {MANIFEST}")
+            if not (create and _unstarted(root)):
+                raise JobError(f"{root}: not a job directory (no {MANIFEST})")
         try:
             fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -91,7 +111,7 @@ class JobDir:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        return decode_manifest(data, str(path))
+        return _decoded(data, path)
 
     def save(self, manifest: Manifest, *, durable: bool = True) -> None:
         """Write the manifest atomically: a reader sees the old or the new, whole.
@@ -114,6 +134,47 @@ class JobDir:
         """Where a batch's ``kind`` file (output, error, results) is kept."""
         return self.path / "downloads" / f"{batch_id}.{kind}.jsonl"
 
+    def download_problem(self, batch_id: str, kind: str, size: int) -> str | None:
+        """What is wrong with a downloaded file recorded as ``size`` bytes, or None."""
+        path = self.download_path(batch_id, kind)
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError:
+            return f"{path.name} is missing"
+        if actual != size:
+            return f"{path.name} holds {actual:,} bytes, not the {size:,} downloaded"
+        return None
+
+    def forget_damaged(self, record: BatchRecord) -> bool:
+        """Forget the downloads of ``record`` whose file is missing or not of the
+        recorded size, so that they are fetched again; say whether there were any.
+        """
+        damaged = False
+        for kind, size in list(record.downloads.items()):
+            problem = self.download_problem(record.batch_id or "", kind, size)
+            if problem is not None:
+                log.warning("batch %s: %s; fetching it again", record.batch_id, problem)
+                del record.downloads[kind]
+                record.downloaded = False
+                damaged = True
+        return damaged
+
+    def checked_download(self, record: BatchRecord, kind: str) -> Path:
+        """The path of a downloaded file, checked against the size recorded.
+
+        Raises:
+            JobError: the file is missing or of another size (it was changed
+                after it was downloaded); nothing of it is read.
+        """
+        batch_id = record.batch_id or ""
+        problem = self.download_problem(batch_id, kind, record.downloads[kind])
+        if problem is not None:
+            raise JobError(
+                f"batch {batch_id}: {problem}; download it again "
+                "(`streambatch results` or Job.download() does)"
+            )
+        return self.download_path(batch_id, kind)
+
     def chunk_path(self, relative: str) -> Path:
         """The absolute path of a chunk file named in the manifest."""
         return self.path / relative
@@ -122,6 +183,24 @@ class JobDir:
 def _unstarted(root: Path) -> bool:
     """Whether ``root`` is an empty directory or a job's that never got a manifest."""
     return root.is_dir() and all(p.name in _BEFORE_MANIFEST for p in root.iterdir())
+
+
+def _has_job_files(root: Path) -> bool:
+    """Whether a job's chunk or download files are in ``root``."""
+    for name in _JOB_FOLDERS:
+        folder = root / name
+        if folder.is_dir() and any(folder.iterdir()):
+            return True
+    return False
+
+
+def _decoded(data: bytes, path: Path) -> Manifest:
+    try:
+        return decode_manifest(data, str(path))
+    except JobError as exc:
+        if _has_job_files(path.parent):
+            raise _lost(path.parent, f"{MANIFEST} is damaged ({exc})") from exc
+        raise
 
 
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -135,10 +214,12 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     try:
         data = source.read_bytes()
     except FileNotFoundError:
+        if _has_job_files(Path(path)):
+            raise _lost(Path(path), f"no {MANIFEST}") from None
         raise JobError(f"{path}: not a job directory (no {MANIFEST})") from None
     except OSError as exc:
         raise JobError(f"{path}: cannot read the job: {exc}") from exc
-    return decode_manifest(data, str(source))
+    return _decoded(data, source)
 
 
 async def sha256_file(path: str | os.PathLike[str]) -> str:
