@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, _commands
+from ._args import OneLineParser, check_args, count, seconds
 from ._errors import ConfigError, InputError, StreamBatchError
 
 EXIT_OK = 0
@@ -39,7 +40,10 @@ def _size(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kmg]?b?)\s*", text.lower())
     if match is None:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 100MB)")
-    return int(float(match[1]) * _UNITS[match[2]])
+    size = int(float(match[1]) * _UNITS[match[2]])
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
+    return size
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +52,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll-min",
-        type=float,
+        type=seconds,
         default=5.0,
         metavar="SECONDS",
         help="shortest wait between polls of a batch (default 5)",
     )
     parser.add_argument(
         "--poll-max",
-        type=float,
+        type=seconds,
         default=300.0,
         metavar="SECONDS",
         help="longest wait between polls of a batch (default 300)",
@@ -71,7 +75,7 @@ def _new_job(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--base-url", help="the API base URL (OpenAI's includes /v1)")
     parser.add_argument(
-        "--max-requests", type=int, metavar="N", help="at most N requests per batch"
+        "--max-requests", type=count, metavar="N", help="at most N requests per batch"
     )
     parser.add_argument(
         "--max-bytes",
@@ -116,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every subcommand."""
     from .testing import _cli as emulator_cli
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="streambatch", description="Run LLM batch jobs at scale."
     )
     parser.add_argument("--version", action="version", version=__version__)
@@ -157,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "wait":
             sub.add_argument(
                 "--timeout",
-                type=float,
+                type=seconds,
                 metavar="SECONDS",
                 help="give up waiting after SECONDS (exit 1; the job goes on)",
             )
@@ -172,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
             sub.add_argument(
                 "--max-attempts",
-                type=int,
+                type=count,
                 default=3,
                 metavar="N",
                 help="send a request at most N times in all (default 3)",
@@ -199,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_args(parser, args)  # before anything is read, uploaded or created
     logging.basicConfig(
         level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -231,6 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"streambatch: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug of ours: still one line, and how to see more
+        if debug:
+            raise
+        print(
+            f"streambatch: internal error: {type(exc).__name__}: {exc} "
+            "(--log-level debug shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     return code
 

@@ -18,6 +18,7 @@ from yarl import URL
 from .._core.flow import status_error
 from .._core.policy import parse_retry_after
 from .._errors import (
+    ConfigError,
     DiskFull,
     HTTPStatusError,
     ResultsLost,
@@ -28,6 +29,8 @@ from .disk import is_disk_full
 
 __all__ = (
     "RETRYABLE",
+    "check_base_url",
+    "check_key",
     "gone_is_lost",
     "is_loopback",
     "mapped",
@@ -48,6 +51,34 @@ def is_loopback(url: str | URL) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a base URL that is not ``http(s)://host[:port][/path]``.
+
+    Raises:
+        ConfigError: with the reason.
+    """
+    try:
+        parsed = URL(url)
+        port = parsed.port  # a bad port raises only when asked for
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"base URL {url!r} is not a URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host or port == 0:
+        raise ConfigError(f"base URL {url!r} must look like https://host[:port][/path]")
+
+
+def check_key(key: str, name: str) -> None:
+    """Refuse a key no HTTP header can carry (never showing it).
+
+    Raises:
+        ConfigError: naming the variable it came from.
+    """
+    if not all("!" <= c <= "~" for c in key):
+        raise ConfigError(
+            f"the API key in {name} holds characters no HTTP header can carry "
+            "(spaces, line breaks or non-ASCII): check how it was set"
+        )
 
 
 def status_error_from(
