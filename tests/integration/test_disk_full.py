@@ -8,7 +8,7 @@ import asyncio
 import errno
 import json
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -89,25 +89,43 @@ def _one_line_disk_full(err: str) -> None:
     assert "Traceback" not in err
 
 
-def _run(
-    emulator: Emulator, source: pathlib.Path, job: pathlib.Path, out: pathlib.Path
+def _args(
+    command: str, emulator: Emulator, source: pathlib.Path, job: pathlib.Path
 ) -> list[str]:
     return [
-        "run",
+        command,
         str(source),
         "--provider",
         "openai",
         "--job-dir",
         str(job),
-        "-o",
-        str(out),
         "--max-requests",
         "100",
         "--base-url",
         emulator.openai_base_url,
         "--quiet",
-        *POLL,
     ]
+
+
+def _run(
+    emulator: Emulator, source: pathlib.Path, job: pathlib.Path, out: pathlib.Path
+) -> list[str]:
+    return [*_args("run", emulator, source, job), "-o", str(out), *POLL]
+
+
+async def _full_then_freed(
+    disk: SmallDisk,
+    command: list[str],
+    capsys: pytest.CaptureFixture[str],
+    while_full: Callable[[], None],
+) -> None:
+    """The command fails on the full disk (checked by ``while_full``), then
+    succeeds as it is once space is freed."""
+    assert await asyncio.to_thread(main, command) == 1
+    _one_line_disk_full(capsys.readouterr().err)
+    while_full()
+    disk.free()
+    assert await asyncio.to_thread(main, command) == 0
 
 
 def _check(emulator: Emulator, out: pathlib.Path, count: int, chunks: int) -> None:
@@ -125,14 +143,14 @@ async def test_disk_full_at_split_then_the_same_command_succeeds(
     write_sample(str(source), "openai", 300)
     async with Emulator() as emulator:
         job = disk.path / "job"
-        command = _run(emulator, source, job, tmp_path / "out.jsonl")
         disk.fill(leave=source.stat().st_size // 2)
-        assert await asyncio.to_thread(main, command) == 1
-        _one_line_disk_full(capsys.readouterr().err)
-        assert emulator.records.batches("openai") == []
-        assert not (job / "manifest.json").exists()
-        disk.free()
-        assert await asyncio.to_thread(main, command) == 0
+
+        def nothing_submitted() -> None:
+            assert emulator.records.batches("openai") == []
+            assert not (job / "manifest.json").exists()
+
+        command = _run(emulator, source, job, tmp_path / "out.jsonl")
+        await _full_then_freed(disk, command, capsys, nothing_submitted)
         _check(emulator, tmp_path / "out.jsonl", 300, 3)
 
 
@@ -143,19 +161,16 @@ async def test_disk_full_at_download_is_not_retried_then_succeeds(
     write_sample(str(source), "openai", 300)
     async with Emulator(EmulatorConfig(reply_words=300)) as emulator:
         job = disk.path / "job"
-        submit = _run(emulator, source, job, tmp_path / "out.jsonl")
-        submit[0:1] = ["submit"]
-        del submit[submit.index("-o") : submit.index("-o") + 2]
-        submit = [a for a in submit if a not in POLL]
+        submit = _args("submit", emulator, source, job)
         assert await asyncio.to_thread(main, submit) == 0
         disk.fill(leave=64 * 1024)  # room for the manifest, not the outputs
+
+        def not_retried() -> None:
+            requests = emulator.records.requests
+            assert len([e for e in requests if "/content" in e.path]) == 1
+
         command = _run(emulator, source, job, tmp_path / "out.jsonl")
-        assert await asyncio.to_thread(main, command) == 1
-        _one_line_disk_full(capsys.readouterr().err)
-        downloads = [e for e in emulator.records.requests if "/content" in e.path]
-        assert len(downloads) == 1  # the first one failed; never retried
-        disk.free()
-        assert await asyncio.to_thread(main, command) == 0
+        await _full_then_freed(disk, command, capsys, not_retried)
         _check(emulator, tmp_path / "out.jsonl", 300, 3)
 
 
@@ -168,11 +183,11 @@ async def test_disk_full_at_results_leaves_no_partial_then_succeeds(
         out = disk.path / "out.jsonl"
         out.write_bytes(b"an earlier results file\n")
         disk.fill(leave=64 * 1024)
+
+        def earlier_file_kept() -> None:
+            assert out.read_bytes() == b"an earlier results file\n"
+            assert {p.name for p in disk.path.iterdir()} == {".filler", "out.jsonl"}
+
         command = _run(emulator, source, tmp_path / "job", out)
-        assert await asyncio.to_thread(main, command) == 1
-        _one_line_disk_full(capsys.readouterr().err)
-        assert out.read_bytes() == b"an earlier results file\n"
-        assert {p.name for p in disk.path.iterdir()} == {".filler", "out.jsonl"}
-        disk.free()
-        assert await asyncio.to_thread(main, command) == 0
+        await _full_then_freed(disk, command, capsys, earlier_file_kept)
         _check(emulator, out, 300, 3)
