@@ -32,6 +32,14 @@ def disk(tmp_path: pathlib.Path) -> Iterator[SmallDisk]:
         yield mounted
 
 
+@pytest.fixture
+def source(tmp_path: pathlib.Path) -> pathlib.Path:
+    """300 OpenAI requests, 3 chunks of 100."""
+    path = tmp_path / "in.jsonl"
+    write_sample(str(path), "openai", 300)
+    return path
+
+
 def _manifest(chunks: int) -> Manifest:
     return Manifest(
         job_id="j",
@@ -136,14 +144,17 @@ def _check(emulator: Emulator, out: pathlib.Path, count: int, chunks: int) -> No
     assert emulator.records.duplicates() == {}
 
 
+@pytest.mark.parametrize("leave", [4096, 16384, 40960])  # the input is about 60 kB
 async def test_disk_full_at_split_then_the_same_command_succeeds(
-    tmp_path: pathlib.Path, disk: SmallDisk, capsys: pytest.CaptureFixture[str]
+    tmp_path: pathlib.Path,
+    source: pathlib.Path,
+    disk: SmallDisk,
+    capsys: pytest.CaptureFixture[str],
+    leave: int,
 ) -> None:
-    source = tmp_path / "in.jsonl"
-    write_sample(str(source), "openai", 300)
     async with Emulator() as emulator:
         job = disk.path / "job"
-        disk.fill(leave=source.stat().st_size // 2)
+        disk.fill(leave=leave)
 
         def nothing_submitted() -> None:
             assert emulator.records.batches("openai") == []
@@ -155,10 +166,11 @@ async def test_disk_full_at_split_then_the_same_command_succeeds(
 
 
 async def test_disk_full_at_download_is_not_retried_then_succeeds(
-    tmp_path: pathlib.Path, disk: SmallDisk, capsys: pytest.CaptureFixture[str]
+    tmp_path: pathlib.Path,
+    source: pathlib.Path,
+    disk: SmallDisk,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source = tmp_path / "in.jsonl"
-    write_sample(str(source), "openai", 300)
     async with Emulator(EmulatorConfig(reply_words=300)) as emulator:
         job = disk.path / "job"
         submit = _args("submit", emulator, source, job)
@@ -175,10 +187,11 @@ async def test_disk_full_at_download_is_not_retried_then_succeeds(
 
 
 async def test_disk_full_at_results_leaves_no_partial_then_succeeds(
-    tmp_path: pathlib.Path, disk: SmallDisk, capsys: pytest.CaptureFixture[str]
+    tmp_path: pathlib.Path,
+    source: pathlib.Path,
+    disk: SmallDisk,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source = tmp_path / "in.jsonl"
-    write_sample(str(source), "openai", 300)
     async with Emulator(EmulatorConfig(reply_words=300)) as emulator:
         out = disk.path / "out.jsonl"
         out.write_bytes(b"an earlier results file\n")
