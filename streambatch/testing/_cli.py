@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        help="keep files and work here while serving; not reloaded on restart "
-        "(default: a temporary directory)",
+        help="keep state here and reload it on restart (default: a temporary "
+        "directory)",
     )
     parser.add_argument(
         "--api-key-env",
