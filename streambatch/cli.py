@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from . import __version__, _commands
 from ._args import OneLineParser, check_args, count, seconds
-from ._errors import ConfigError, InputError, StreamBatchError
+from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
+from ._io.disk import is_disk_full
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -235,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             raise
-        print(f"streambatch: {exc}", file=sys.stderr)
+        # a full disk in any write not already turned into DiskFull
+        full = is_disk_full(exc)
+        shown = DiskFull(exc.filename or "a file being written") if full else exc
+        print(f"streambatch: {shown}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:  # a bug of ours: still one line, and how to see more
         if debug:

@@ -18,7 +18,7 @@ from streambatch._errors import DiskFull
 from streambatch._io.failures import mapped
 from streambatch._io.jobdir import JobDir
 from streambatch.cli import main
-from streambatch.testing import Emulator, EmulatorConfig
+from streambatch.testing import Emulator, EmulatorConfig, Faults
 from streambatch.testing.sample import write_sample
 
 from ._disk import SmallDisk, small_disk
@@ -204,3 +204,26 @@ async def test_disk_full_at_results_leaves_no_partial_then_succeeds(
         command = _run(emulator, source, tmp_path / "job", out)
         await _full_then_freed(disk, command, capsys, earlier_file_kept)
         _check(emulator, out, 300, 3)
+
+
+async def test_disk_full_in_any_other_write_is_still_the_disk_full_line(
+    tmp_path: pathlib.Path,
+    source: pathlib.Path,
+    disk: SmallDisk,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`retry` writes its requests files itself; a full disk there is one line."""
+    config = EmulatorConfig(faults=Faults(expiry_rate=1.0, seed=4))
+    async with Emulator(config) as emulator:
+        job = disk.path / "job"
+        command = _run(emulator, source, job, tmp_path / "out.jsonl")
+        assert await asyncio.to_thread(main, command) == 0
+        emulator.faults.expiry_rate = 0.0
+        disk.fill(leave=4096)
+
+        def nothing_resubmitted() -> None:
+            assert len(emulator.records.batches("openai")) == 3
+
+        retry = ["retry", str(job), "--wait", "--quiet", *POLL]
+        await _full_then_freed(disk, retry, capsys, nothing_resubmitted)
+        assert len(emulator.records.batches("openai")) == 6
