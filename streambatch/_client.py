@@ -15,7 +15,7 @@ import aiohttp
 
 from ._core.policy import RetryPolicy
 from ._errors import ConfigError
-from ._io.failures import is_loopback
+from ._io.failures import check_base_url, check_key, is_loopback
 from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._job import Job
@@ -33,6 +33,7 @@ def _key(api: BatchAPI, base_url: str, api_key_env: str | None) -> str:
     name = api_key_env or api.key_env
     key = os.environ.get(name, "")
     if key:
+        check_key(key, name)  # a line break would reach the headers
         return key
     if is_loopback(base_url):
         return EMULATOR_KEY
@@ -77,6 +78,7 @@ class Client:
             or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
             or self.api.default_base_url
         )
+        check_base_url(self.base_url)
         headers = self.api.auth_headers(_key(self.api, self.base_url, api_key_env))
         self.transport = Transport(
             self.base_url,

@@ -11,17 +11,15 @@ import logging
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, Literal
 
-import aiofiles
-import aiofiles.os
 import msgspec
 
 from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord
 from ._core.parse import ResultParser
+from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
 from ._models import Result
@@ -109,7 +107,7 @@ async def result_batches(
         }
         attempt = ledger.attempt(record, held)
         for kind in record.downloads:
-            path = store.dir.download_path(record.batch_id or "", kind)
+            path = store.dir.checked_download(record, kind)  # its recorded size
             parser = ResultParser(
                 store.manifest.provider,
                 with_response=with_response,
@@ -155,15 +153,18 @@ async def write_results(
 ) -> Counter[str]:
     """Write every request's result to ``path`` as JSONL; count them by status.
 
-    The file appears whole or not at all (written beside it, then renamed).
+    A file appears whole or not at all (written beside it, then renamed);
+    ``"-"`` is stdout, and a FIFO or device is written through. The input file,
+    a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps the succeeded or the failed (everything else) records; the
     counts cover all of them.
     """
     counts: Counter[str] = Counter()
-    final = Path(path)
-    temp = final.with_name(final.name + ".partial")
+    # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
+    check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
+    sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
-    async with aiofiles.open(temp, "wb") as file:
+    async with open_output(path, needed=sizes) as file:
         for chunk in store.manifest.chunks:
             async for rows in result_batches(store, chunk, with_response=with_response):
                 counts.update(row.status for row in rows)
@@ -175,5 +176,4 @@ async def write_results(
                     await file.write(bytes(buffer))
                     buffer.clear()
         await file.write(bytes(buffer))
-    await aiofiles.os.replace(temp, final)
     return counts

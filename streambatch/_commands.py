@@ -23,6 +23,7 @@ from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate
 from ._errors import ConfigError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
+from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
 from ._job import Job
 from ._view import ProgressView, describe
@@ -189,6 +190,7 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         tail = "; the job was cancelled"
     print(
         f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s){tail}",
+        file=sys.stderr if args.output == STDOUT else sys.stdout,  # -o -: results
         flush=True,
     )
     return EXIT_FAILURE if tail else 0
@@ -197,6 +199,7 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
 async def run(args: argparse.Namespace) -> int:
     """``run``: submit, wait, write results; resumes an existing job directory."""
     started = time.monotonic()
+    check_output(args.output, input_path=args.input, job_dir=args.job_dir)
     base_url = _base_url(args, _recorded(args.job_dir))
     async with _client(args, args.provider, base_url) as client:
         with await _submit(args, client) as job:
@@ -239,6 +242,8 @@ async def results(args: argparse.Namespace) -> int:
     stands) unless ``--partial``: its running batches' requests come out missing.
     """
     started = time.monotonic()
+    manifest = read_manifest(args.job_dir)
+    check_output(args.output, input_path=manifest.input_path, job_dir=args.job_dir)
     async with _existing_job(args) as job:
         progress = job.progress()
         if not progress.finished and not args.partial:

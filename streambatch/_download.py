@@ -1,7 +1,9 @@
 """Download the files of every ended batch into the job directory, then tidy up.
 
 Downloads run concurrently (a few at a time), each verified against the size the
-provider gives for its file and resumable (``Transport.download``). Once a batch's
+provider gives for its file and resumable (``Transport.download``). A file
+recorded before but now missing or of another size is fetched again; one the
+provider no longer has is ``ResultsLost``, naming its batch. Once a batch's
 files are all on disk, its uploaded input file is deleted at the provider, unless
 the job keeps files. Every step is recorded through the store.
 """
@@ -12,8 +14,15 @@ import asyncio
 import logging
 
 from ._core.flow import HttpRequest
-from ._core.jobstate import Action, downloaded, input_deleted, next_action
+from ._core.jobstate import (
+    Action,
+    download_lost,
+    downloaded,
+    input_deleted,
+    next_action,
+)
 from ._core.manifest import BatchRecord, ChunkRecord
+from ._io.failures import gone_is_lost
 from ._io.http import Transport
 from ._io.store import JobStore
 from ._providers.batches import BatchAPI
@@ -38,17 +47,21 @@ async def download_all(
                 if item.kind in record.downloads:
                     continue
                 expected = None
-                if item.file_id is not None:
-                    expected = await transport.drive(api.file_size(item.file_id))
                 path = store.dir.download_path(record.batch_id or "", item.kind)
                 request = HttpRequest(method="GET", path=item.path, query=item.query)
-                size = await transport.download(request, path, expected=expected)
+                with gone_is_lost(record.batch_id or "", item.kind):  # ResultsLost
+                    if item.file_id is not None:
+                        expected = await transport.drive(api.file_size(item.file_id))
+                    size = await transport.download(request, path, expected=expected)
                 record = store.apply(chunk, downloaded(record, item.kind, size))
                 count += 1
             if _action(store, api, record) is Action.DELETE_INPUT:
                 await transport.drive(api.delete_file(record.file_id or ""))
                 store.apply(chunk, input_deleted(record))
 
+    for chunk, record in store.attempts():
+        for kind in store.dir.damaged(record):  # missing or short: fetch it again
+            record = store.apply(chunk, download_lost(record, kind))
     async with task_group() as group:
         for chunk, record in store.attempts():
             if _action(store, api, record) in (Action.DOWNLOAD, Action.DELETE_INPUT):

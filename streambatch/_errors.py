@@ -19,8 +19,10 @@ A leaf module: it imports nothing from the package.
     │   │   └── NotYetVisible                          404 for a file just uploaded
     │   ├── ProtocolError                              a body not of the documented shape
     │   └── BatchFailed                                the provider failed the batch
-    └── JobError(StreamBatchError)                     the job directory: changed input
-        └── JobLocked                                  another process holds it  .pid
+    ├── JobError(StreamBatchError)                     the job directory: changed input
+    │   ├── JobLocked                                  another process holds it  .pid
+    │   └── ResultsLost                                .batch_id (a download gone for good)
+    └── DiskFull(StreamBatchError)                     no space left  .path .needed
 
 Blame is in the class name: InputError means the user's data, ProviderError the
 provider's answer, TransportError the network. Data goes in attributes; the message
@@ -35,6 +37,7 @@ __all__ = (
     "AuthenticationError",
     "BatchFailed",
     "ConfigError",
+    "DiskFull",
     "DuplicateCustomId",
     "HTTPStatusError",
     "InputError",
@@ -48,6 +51,7 @@ __all__ = (
     "ProviderError",
     "RateLimitError",
     "RequestTooLarge",
+    "ResultsLost",
     "StreamBatchError",
     "TransportError",
     "TransportTimeout",
@@ -252,3 +256,36 @@ class JobLocked(JobError):
         who = f"process {pid}" if pid is not None else "another streambatch process"
         super().__init__(f"{path}: job is locked: {who} is using it")
         self.pid = pid
+
+
+class ResultsLost(JobError):
+    """A batch's downloaded results are gone or damaged and cannot be had again.
+
+    Attributes:
+        batch_id: the provider's batch id whose results are lost.
+    """
+
+    def __init__(self, batch_id: str, reason: str) -> None:
+        super().__init__(f"the results of batch {batch_id} are lost: {reason}")
+        self.batch_id = batch_id
+
+
+class DiskFull(StreamBatchError):
+    """A filesystem ran out of space (or quota) while streambatch wrote to it.
+
+    Never retried: the same command succeeds once space is freed, and what was
+    on disk before (the manifest above all) is left as it was.
+
+    Attributes:
+        path: the file (or directory) being written.
+        needed: about how many bytes the write needed, when known.
+    """
+
+    def __init__(self, path: str, needed: int | None = None) -> None:
+        need = f"about {needed:,} bytes needed" if needed else "more space needed"
+        super().__init__(
+            f"{path}: no space left on device ({need}); "
+            "free some space and run the same command again"
+        )
+        self.path = path
+        self.needed = needed

@@ -18,6 +18,7 @@ from typing import Any
 from ._core.jobstate import unfinished
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._errors import ConfigError, InputError, JobError
+from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
 from ._io.split import SplitPlan, split_input, split_requests
 
@@ -52,7 +53,8 @@ async def open_manifest(
         return existing
     staging = job_dir.path / "chunks.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    plan = await _split(source, provider, staging, max_requests, max_bytes)
+    with space_for(job_dir.path / "chunks", size_or_none(source)):  # DiskFull
+        plan = await _split(source, provider, staging, max_requests, max_bytes)
     job_id = uuid.uuid4().hex[:16]
     manifest = Manifest(
         job_id=job_id,

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__, _commands
-from ._errors import ConfigError, InputError, StreamBatchError
+from ._args import OneLineParser, check_args, count, seconds
+from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
+from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
 
 EXIT_OK = 0
@@ -41,25 +43,10 @@ def _size(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kmg]?b?)\s*", text.lower())
     if match is None:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 100MB)")
-    return int(float(match[1]) * _UNITS[match[2]])
-
-
-def _positive(kind: type[float] | type[int]) -> Any:
-    """An argparse type: a number above zero."""
-
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"not a {kind.__name__}: {text!r}"
-            ) from None
-        if not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
+    size = int(float(match[1]) * _UNITS[match[2]])
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
+    return size
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -96,13 +83,13 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
 def _polling(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll-min",
-        type=_positive(float),
+        type=seconds,
         metavar="SECONDS",
         help="shortest wait between polls of a batch (default 5; 0.5 on the emulator)",
     )
     parser.add_argument(
         "--poll-max",
-        type=_positive(float),
+        type=seconds,
         metavar="SECONDS",
         help="longest wait between polls of a batch (default 300; 5 on the emulator)",
     )
@@ -111,7 +98,7 @@ def _polling(parser: argparse.ArgumentParser) -> None:
 def _splitting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-requests",
-        type=_positive(int),
+        type=count,
         metavar="N",
         help="at most N requests per batch (at most the provider's limit)",
     )
@@ -159,7 +146,10 @@ def _emulator(parser: argparse.ArgumentParser) -> None:
 
 def _results_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", required=True, help="the results file (JSON lines)"
+        "-o",
+        "--output",
+        required=True,
+        help="the results file (JSONL); - for stdout; a FIFO or device is written to",
     )
     parser.add_argument(
         "--with-response", action="store_true", help="add each raw response body"
@@ -175,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every subcommand."""
     from .testing import _cli as emulator_cli
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="streambatch", description="Run LLM batch jobs at scale."
     )
     parser.add_argument("--version", action="version", version=__version__)
@@ -211,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("job_dir", metavar="DIR")
     wait.add_argument(
         "--timeout",
-        type=_positive(float),
+        type=seconds,
         metavar="SECONDS",
         help="give up waiting after SECONDS (exit 1; the job goes on)",
     )
@@ -238,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument(
         "--max-attempts",
-        type=_positive(int),
+        type=count,
         default=3,
         metavar="N",
         help="send a request at most N times in all (default 3)",
@@ -280,9 +270,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     """What the parser cannot check alone, checked before anything runs."""
-    low, high = getattr(args, "poll_min", None), getattr(args, "poll_max", None)
-    if low is not None and high is not None and high < low:
-        raise ConfigError("--poll-min must be at most --poll-max")
     if getattr(args, "emulator", False) and args.command == "submit":
         raise ConfigError(
             "--emulator is for run only: the built-in emulator lives as long as "
@@ -295,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_args(parser, args)  # before anything is read, uploaded or created
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -328,7 +316,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             raise
-        print(f"streambatch: {exc}", file=sys.stderr)
+        # a full disk in any write not already turned into DiskFull
+        full = is_disk_full(exc)
+        shown = DiskFull(exc.filename or "a file being written") if full else exc
+        print(f"streambatch: {shown}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug of ours: still one line, and how to see more
+        if debug:
+            raise
+        print(
+            f"streambatch: internal error: {type(exc).__name__}: {exc} "
+            "(--log-level debug shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     return code
 

@@ -15,6 +15,7 @@ The life of one batch attempt::
       (ended: completed, failed, expired or cancelled; the download plan is
        recorded at that transition)
     ended ─downloaded (each planned file)─▶ downloaded ─input_deleted─▶ tidy
+      (download_lost takes a file back when it is found missing or damaged)
 
 A chunk gains an attempt with ``retry_added`` (only once all its attempts are
 downloaded); a job is stopped with ``cancel_requested``.
@@ -43,6 +44,7 @@ __all__ = (
     "cancel_requested",
     "create_intended",
     "created",
+    "download_lost",
     "downloaded",
     "input_deleted",
     "next_action",
@@ -169,6 +171,13 @@ def downloaded(record: BatchRecord, kind: str, size: int) -> Step:
     return Step(
         _replace(record, downloads=record.downloads | {kind: size}), Durability.SYNC
     )
+
+
+def download_lost(record: BatchRecord, kind: str) -> Step:
+    """The attempt's downloaded file ``kind`` is gone or damaged on disk: it is
+    to be fetched again."""
+    downloads = {k: v for k, v in record.downloads.items() if k != kind}
+    return Step(_replace(record, downloads=downloads), Durability.SYNC)
 
 
 def input_deleted(record: BatchRecord) -> Step:

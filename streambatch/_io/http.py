@@ -37,9 +37,11 @@ from .._core.flow import (
 from .._core.policy import RETRYABLE_STATUSES, RetryPolicy
 from .._errors import (
     ConfigError,
+    DiskFull,
     TransportError,
 )
 from .bodies import JsonArrayReader, file_size, private
+from .disk import discard_partial
 from .failures import is_loopback, mapped, scrubbed, status_error_from
 from .retrying import Sleep, retrying
 
@@ -252,14 +254,18 @@ class Transport:
 
         Raises:
             TransportError: the body could not be had whole after every attempt.
+            DiskFull: the disk is full (the partial file is removed).
             HTTPStatusError: the server refused the download.
         """
         progress = _Progress()
-        await self.retrying(
-            lambda: self._download_once(request, dest, progress),
-            idempotent=True,
-            what=f"download of {request.path}",
-        )
+        try:
+            await self.retrying(
+                lambda: self._download_once(request, dest, progress),
+                idempotent=True,
+                what=f"download of {request.path}",
+            )
+        except DiskFull as exc:  # not a network fault: never retried
+            raise discard_partial(dest, expected, exc) from exc
         if expected is not None and progress.written != expected:
             raise TransportError(
                 f"downloaded {progress.written} bytes, expected {expected}"

@@ -16,22 +16,40 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 from pathlib import Path
 
 import aiofiles
 
-from .._core.manifest import Manifest, decode_manifest, encode_manifest
+from .._core.manifest import BatchRecord, Manifest, decode_manifest, encode_manifest
 from .._errors import JobError, JobLocked
+from .disk import replace_file
 
 __all__ = ("JobDir", "holder", "read_manifest", "request_cancel", "sha256_file")
 
+log = logging.getLogger("streambatch.jobdir")
+
 MANIFEST = "manifest.json"
 CANCEL = "cancel"
-# What a job directory holds before its first manifest (a split cut short).
+# What a job directory holds before its first manifest (a split cut short):
+# the job folders empty, the split's staging, a temporary manifest not renamed.
 _BEFORE_MANIFEST = frozenset(
     {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
 )
+_JOB_FOLDERS = ("chunks", "downloads")
+
+
+def _lost(root: Path, what: str) -> JobError:
+    """The refusal for a job directory whose manifest is gone or damaged."""
+    return JobError(
+        f"{root}: {what}, but the job's files are there: streambatch cannot tell "
+        "which batches this job already submitted, and will not submit them again "
+        f"(that could bill them twice). To recover: restore {MANIFEST} from a "
+        "backup; or find this job's batches in the provider's batch list (OpenAI: "
+        "metadata streambatch_job) and collect or cancel them by hand, then delete "
+        f"{root}/chunks and {root}/downloads (or use a new --job-dir) to start again"
+    )
 
 
 class JobDir:
@@ -55,8 +73,11 @@ class JobDir:
         root = Path(path)
         if create and not root.exists():
             root.mkdir(mode=0o700, parents=True)
-        elif not (root / MANIFEST).is_file() and not (create and _unstarted(root)):
-            raise JobError(f"{root}: not a job directory (no {MANIFEST})")
+        elif not (root / MANIFEST).is_file():
+            if _has_job_files(root):
+                raise _lost(root, f"no {MANIFEST}")
+            if not (create and _unstarted(root)):
+                raise JobError(f"{root}: not a job directory (no {MANIFEST})")
         try:
             fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -92,33 +113,24 @@ class JobDir:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        return decode_manifest(data, str(path))
+        return _decoded(data, path)
 
     def save(self, manifest: Manifest, *, durable: bool = True) -> None:
         """Write the manifest atomically: a reader sees the old or the new, whole.
 
+        Every byte is checked to have landed before the rename, so the previous
+        manifest survives any failure (a full disk raises ``DiskFull``).
         Synchronous on purpose: a state change must be on disk before the next
         step starts. ``durable`` also flushes it to the disk (fsync), so that it
         survives the machine crashing, not only the process; progress that can be
         had again by polling need not be.
         """
-        final = self.path / MANIFEST
-        temp = self.path / (MANIFEST + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, encode_manifest(manifest))
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, final)
-        if not durable:
-            return
-        dir_fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        replace_file(
+            self.path / MANIFEST,
+            encode_manifest(manifest),
+            durable=durable,
+            temp=self.path / (MANIFEST + ".tmp"),
+        )
 
     def cancel_requested(self) -> bool:
         """Whether another process asked this job to stop (see :func:`request_cancel`)."""
@@ -127,6 +139,44 @@ class JobDir:
     def download_path(self, batch_id: str, kind: str) -> Path:
         """Where a batch's ``kind`` file (output, error, results) is kept."""
         return self.path / "downloads" / f"{batch_id}.{kind}.jsonl"
+
+    def download_problem(self, batch_id: str, kind: str, size: int) -> str | None:
+        """What is wrong with a downloaded file recorded as ``size`` bytes, or None."""
+        path = self.download_path(batch_id, kind)
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError:
+            return f"{path.name} is missing"
+        if actual != size:
+            return f"{path.name} holds {actual:,} bytes, not the {size:,} downloaded"
+        return None
+
+    def damaged(self, record: BatchRecord) -> list[str]:
+        """The kinds of ``record``'s downloads whose file is missing or not of
+        the recorded size (to be fetched again)."""
+        kinds = []
+        for kind, size in record.downloads.items():
+            problem = self.download_problem(record.batch_id or "", kind, size)
+            if problem is not None:
+                log.warning("batch %s: %s; fetching it again", record.batch_id, problem)
+                kinds.append(kind)
+        return kinds
+
+    def checked_download(self, record: BatchRecord, kind: str) -> Path:
+        """The path of a downloaded file, checked against the size recorded.
+
+        Raises:
+            JobError: the file is missing or of another size (it was changed
+                after it was downloaded); nothing of it is read.
+        """
+        batch_id = record.batch_id or ""
+        problem = self.download_problem(batch_id, kind, record.downloads[kind])
+        if problem is not None:
+            raise JobError(
+                f"batch {batch_id}: {problem}; download it again "
+                "(`streambatch results` or Job.download() does)"
+            )
+        return self.download_path(batch_id, kind)
 
     def chunk_path(self, relative: str) -> Path:
         """The absolute path of a chunk file named in the manifest."""
@@ -153,6 +203,24 @@ def _unstarted(root: Path) -> bool:
     return root.is_dir() and all(p.name in _BEFORE_MANIFEST for p in root.iterdir())
 
 
+def _has_job_files(root: Path) -> bool:
+    """Whether a job's chunk or download files are in ``root``."""
+    for name in _JOB_FOLDERS:
+        folder = root / name
+        if folder.is_dir() and any(folder.iterdir()):
+            return True
+    return False
+
+
+def _decoded(data: bytes, path: Path) -> Manifest:
+    try:
+        return decode_manifest(data, str(path))
+    except JobError as exc:
+        if _has_job_files(path.parent):
+            raise _lost(path.parent, f"{MANIFEST} is damaged ({exc})") from exc
+        raise
+
+
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Read a job directory's manifest without locking it (another process may
     be working on the job; the manifest is replaced atomically, so it is whole).
@@ -164,10 +232,12 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     try:
         data = source.read_bytes()
     except FileNotFoundError:
+        if _has_job_files(Path(path)):
+            raise _lost(Path(path), f"no {MANIFEST}") from None
         raise JobError(f"{path}: not a job directory (no {MANIFEST})") from None
     except OSError as exc:
         raise JobError(f"{path}: cannot read the job: {exc}") from exc
-    return decode_manifest(data, str(source))
+    return _decoded(data, source)
 
 
 async def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -225,7 +225,8 @@ class _Job:
         with contextlib.suppress(Exception):
             await self._drain()  # never close a file a worker is writing to
         for file in self._files.values():
-            file.close()
+            with contextlib.suppress(OSError):  # a full disk: still close them all
+                file.close()
         self._ids.__exit__()
         if exc_type is not None:
             for index in range(len(self.splitter.chunks)):

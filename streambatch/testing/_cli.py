@@ -51,7 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-remote", action="store_true", help="permit a non-loopback --host"
     )
     parser.add_argument(
-        "--state-dir", type=Path, help="keep state here (default: temp)"
+        "--state-dir",
+        type=Path,
+        help="keep state here and reload it on restart (default: a temporary "
+        "directory)",
     )
     parser.add_argument(
         "--api-key-env",

@@ -26,6 +26,11 @@ class Clock:
         """Return the emulated unix time, in seconds."""
         return self._start_unix + (time.monotonic() - self._start) * self.speed
 
+    def resume_at(self, emulated: float) -> None:
+        """Go on from the emulated unix time ``emulated`` (a reloaded state's)."""
+        self._start_unix = emulated
+        self._start = time.monotonic()
+
 
 @dataclass(frozen=True)
 class Facts:

@@ -158,8 +158,9 @@ class EmulatorConfig:
         host: Interface to bind; loopback unless ``allow_remote``.
         port: TCP port; 0 picks a free one.
         allow_remote: Permit a non-loopback ``host``.
-        state_dir: Where files and batch work live; a temporary directory
-            (removed on close) when None.
+        state_dir: Where files, batch work and ``state.json`` live; reloaded
+            when an emulator starts on it again. A temporary directory
+            (removed on close, never reloaded) when None.
         api_key: When set, any other key is rejected with the real 401.
         timings: The clock profile.
         limits: Provider limits.

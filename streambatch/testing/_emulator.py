@@ -21,6 +21,7 @@ from ._batch import advance
 from ._config import EmulatorConfig, Faults
 from ._http import GEMINI_PREFIX, RUNTIME, Runtime
 from ._middleware import middleware
+from ._persist import Saver, load
 from ._records import Records
 from ._store import Store
 
@@ -112,6 +113,8 @@ class Emulator:
         if not config.allow_remote and not _is_loopback(config.host):
             raise ValueError(f"refusing to bind {config.host!r} without allow_remote")
         self._store = Store(config)
+        self._saver = Saver(self._store, enabled=config.state_dir is not None)
+        load(self._store)  # a --state-dir from an earlier run: go on from it
         runner = web.AppRunner(
             build_app(self._store), access_log=None, shutdown_timeout=1.0
         )
@@ -119,7 +122,7 @@ class Emulator:
         self._runner = runner
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
-        self._ticker = asyncio.create_task(_tick(self._store))
+        self._ticker = asyncio.create_task(_tick(self._store, self._saver))
         host, port = runner.addresses[0][:2]
         shown = host if ":" not in host else f"[{host}]"
         self._url = f"http://{shown}:{port}"
@@ -135,6 +138,7 @@ class Emulator:
             await self._runner.cleanup()
             self._runner = None
         if self._store is not None:
+            self._saver.save()
             await self._store.aclose()
         self._url = ""
 
@@ -151,7 +155,7 @@ class Emulator:
         await self.aclose()
 
 
-async def _tick(store: Store, interval: float = 0.1) -> None:
+async def _tick(store: Store, saver: Saver, interval: float = 0.1) -> None:
     """Move batches along without waiting to be asked.
 
     As at a real service, a batch's results are written when its time is up,
@@ -162,6 +166,7 @@ async def _tick(store: Store, interval: float = 0.1) -> None:
         for batch in list(store.batches.values()):
             if batch.generation is None and batch.ended_at is None:
                 advance(batch, store)
+        saver.maybe_save()
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -101,10 +102,16 @@ class _LineMaker:
         outcome: Outcome = self.end
         if index < self.cutoff:
             outcome = "error" if plan.item_fails(custom_id) else "ok"
+        body: dict[str, Any] = {}
+        if outcome == "ok":
+            try:
+                body = _decode(body_json)
+            except msgspec.DecodeError:  # intake checks bodies; never hang on one
+                outcome = "error"
         item = Item(
             index=index,
             custom_id=custom_id,
-            body=_decode(body_json) if outcome == "ok" else {},
+            body=body,
             rid=f"{self.tag}{index:08x}",
             variant=zlib.crc32(custom_id_json),
         )

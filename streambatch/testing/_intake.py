@@ -46,6 +46,8 @@ class _AnthropicBody(msgspec.Struct):
 _decode_line = msgspec.json.Decoder(_OpenAILine).decode
 _decode_head = msgspec.json.Decoder(_BodyHead).decode
 _decode_anthropic = msgspec.json.Decoder(_AnthropicBody).decode
+# Raw values are skipped, not checked (bad UTF-8 inside passes): decode them whole.
+_decode_any = msgspec.json.Decoder().decode
 
 
 @dataclass
@@ -68,6 +70,7 @@ def _check(line: bytes, endpoint: str) -> tuple[_OpenAILine, str | None]:
     try:
         parsed = _decode_line(line)
         head = _decode_head(parsed.body)
+        _decode_any(parsed.body)
     except msgspec.ValidationError as exc:
         raise ValueError("invalid_request", f"Invalid request line: {exc}.") from None
     except msgspec.DecodeError:
@@ -217,6 +220,10 @@ def _bucket_anthropic(
             return f"requests.{index}.custom_id: duplicate custom_id '{item.custom_id}'"
         if not bytes(item.params).lstrip().startswith(b"{"):
             return f"requests.{index}.params: Input should be an object"
+        try:
+            _decode_any(item.params)
+        except msgspec.DecodeError as exc:
+            return f"requests.{index}.params: Invalid JSON: {exc}"
         seen.add(item.custom_id)
     result = Intake(count=len(items))
     buckets = Buckets(plan.work_dir, bucket_count(size))
