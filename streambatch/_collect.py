@@ -23,6 +23,7 @@ import msgspec
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._core.parse import ResultParser
+from ._core.splice import RecordSplicer
 from ._io.reader import file_chunks
 from ._models import Result, ResultError
 from ._providers.batches import TERMINAL, BatchStatus
@@ -135,10 +136,18 @@ async def iter_results(
 
 
 async def result_batches(
-    job: Job, chunk: ChunkRecord, *, with_response: bool = False, schema: Any = None
+    job: Job,
+    chunk: ChunkRecord,
+    *,
+    with_response: bool = False,
+    schema: Any = None,
+    splice: bool = False,
 ) -> AsyncIterator[list[Result]]:
     """The results of one chunk's requests (see :func:`iter_results`), a list per
-    block read: the records pass through no per-record generator on the way."""
+    block read: the records pass through no per-record generator on the way.
+
+    ``splice`` gives records for encoding only, texts copied from the provider's
+    bytes (see ``_core/splice.py``)."""
     done: set[str] = set()  # custom_ids given a result by a newer attempt
     attempts = chunk.batches[::-1]
     for position, record in enumerate(attempts):
@@ -153,7 +162,7 @@ async def result_batches(
         attempt = _Attempt(record, owed, done)
         for kind in record.downloads:
             path = job.dir.download_path(record.batch_id or "", kind)
-            parser = ResultParser(
+            parser = (RecordSplicer if splice else ResultParser)(
                 job.manifest.provider,
                 with_response=with_response,
                 schema=schema,
@@ -263,7 +272,9 @@ async def write_results(
     buffer = bytearray()
     async with aiofiles.open(temp, "wb") as file:
         for chunk in job.manifest.chunks:
-            async for rows in result_batches(job, chunk, with_response=with_response):
+            async for rows in result_batches(
+                job, chunk, with_response=with_response, splice=True
+            ):
                 counts.update(row.status for row in rows)
                 if only is not None:
                     keep = only == "succeeded"

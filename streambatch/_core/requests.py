@@ -30,6 +30,7 @@ from typing import Annotated, Literal, NamedTuple, cast, get_args
 import msgspec
 
 from .._errors import ConfigError
+from .lines import line_ends
 
 __all__ = (
     "OPENAI_ENDPOINTS",
@@ -181,18 +182,6 @@ class Run(NamedTuple):
 _CUSTOM_ID = attrgetter("custom_id")
 _URL = attrgetter("url")
 _MODEL = attrgetter("body.model")
-
-
-def line_ends(data: bytes) -> list[int]:
-    """The offset just past each ``\\n`` of ``data`` (memchr; no line is copied)."""
-    ends: list[int] = []
-    append, find = ends.append, data.find
-    at = find(b"\n")
-    while at >= 0:
-        at += 1
-        append(at)
-        at = find(b"\n", at)
-    return ends
 
 
 class RequestChecker:
