@@ -58,7 +58,9 @@ OPENAI_ENDPOINTS: tuple[str, ...] = get_args(_Endpoint)
 Group = tuple[str, str]
 """``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
 
-_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
+_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2, as people read it
+# matched whole: msgspec searches, and Python's "$" also matches before a final "\n"
+_ANTHROPIC_ID_RULE = _ANTHROPIC_ID.replace("$", r"\Z")
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _BLANK = b" \t\r"
 
@@ -93,7 +95,7 @@ class _AnthropicParams(msgspec.Struct, gc=False):
 
 
 class _AnthropicLine(msgspec.Struct, gc=False):
-    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID)]
+    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID_RULE)]
     params: _AnthropicParams
 
     @property
