@@ -137,19 +137,9 @@ def table(
                 f"{grown:.1f}",
             ]
         )
+    from benchmarks.parse import render
+
     return render(head, body, markdown)
-
-
-def render(head: list[str], body: list[list[str]], markdown: bool) -> list[str]:
-    """Lay out a table as Markdown or as aligned plain text."""
-    if markdown:
-        rows = [head, ["---"] * len(head), *body]
-        return ["| " + " | ".join(row) + " |" for row in rows]
-    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    return [
-        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
-        for row in [head, *body]
-    ]
 
 
 def facts(files: dict[int, Path], rounds: int) -> list[str]:

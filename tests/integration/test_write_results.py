@@ -10,22 +10,14 @@ import pathlib
 import msgspec
 import pytest
 
-import streambatch as sb
 from streambatch.testing import Emulator, EmulatorConfig, Faults
 from streambatch.testing.sample import write_sample
-
-FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
+from tests.integration.test_jobs import FAST, client_for
 
 
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(faults=Faults(item_error_rate=0.2, seed=7))
-
-
-def client_for(emulator: Emulator, provider: str) -> sb.Client:
-    if provider == "openai":
-        return sb.Client(provider, base_url=emulator.openai_base_url)
-    return sb.Client(provider, base_url=emulator.anthropic_base_url)
 
 
 def tamper(output: pathlib.Path) -> None:
