@@ -18,7 +18,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, Usage
-from .codec import ResultCodec, text_literal
+from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("AnthropicCodec",)
 
@@ -147,10 +147,32 @@ class AnthropicCodec(ResultCodec):
     def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
         if self._with_response:
             return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
-        return [
-            self._splice(line.custom_id, line.result)
-            for line in _SPLICE_LINE.decode_lines(block)
-        ]
+        rows: list[Result | None] = []
+        append, batch_id, attempt = rows.append, self._batch_id, self._attempt
+        for line in _SPLICE_LINE.decode_lines(block):
+            result = line.result
+            # The hot path, inlined: a reply of one text block.
+            if type(result) is _SpliceSucceeded:
+                message = result.message
+                content = message.content
+                if (
+                    len(content) == 1
+                    and message.stop_reason != "refusal"
+                    and (text := text_literal(content[0].text)) is not None
+                ):
+                    append(
+                        SplicedResult(
+                            custom_id=line.custom_id,
+                            status="succeeded",
+                            text=text,
+                            usage=message.usage,
+                            batch_id=batch_id,
+                            attempt=attempt,
+                        )
+                    )
+                    continue
+            append(self._splice(line.custom_id, result))
+        return rows
 
     def _splice(
         self,

@@ -16,8 +16,6 @@ from .._models import Result, ResultError, Status, Usage
 
 __all__ = ("ResultCodec", "SplicedResult", "text_literal")
 
-_QUOTE = ord('"')
-
 
 class SplicedResult(Result, frozen=True, kw_only=True, gc=False):
     """A :class:`Result` to be encoded, whose ``text`` is the provider's raw JSON
@@ -39,14 +37,11 @@ def text_literal(raw: msgspec.Raw) -> msgspec.Raw | None:
     characters) but not that its bytes are UTF-8; decoding a ``str`` does, so a
     text with bad bytes must take the decoding path to be refused the same way.
     """
-    view = memoryview(raw)
-    if not view or view[0] != _QUOTE:
-        return None
     try:
-        str(view, "utf-8")
+        text = str(raw, "utf-8")
     except UnicodeDecodeError:
         return None
-    return raw
+    return raw if text[:1] == '"' else None
 
 
 class ResultCodec:

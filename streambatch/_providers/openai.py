@@ -20,7 +20,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, Status, Usage
-from .codec import ResultCodec, text_literal
+from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("OpenAICodec",)
 
@@ -252,10 +252,30 @@ class OpenAICodec(ResultCodec):
     def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
         if self._with_response:
             return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
-        return [
-            self._splice(line.custom_id, line.response)
-            for line in _SPLICE_LINE.decode_lines(block)
-        ]
+        rows: list[Result | None] = []
+        append, batch_id, attempt = rows.append, self._batch_id, self._attempt
+        for line in _SPLICE_LINE.decode_lines(block):
+            response = line.response
+            # The hot path, inlined: a 2xx chat completion, one choice with content.
+            if response is not None and 200 <= response.status_code < 300:
+                body = response.body
+                if (
+                    type(body) is _SpliceBody
+                    and (text := _spliceable(body)) is not None
+                ):
+                    append(
+                        SplicedResult(
+                            custom_id=line.custom_id,
+                            status="succeeded",
+                            text=text,
+                            usage=_usage(body.usage),
+                            batch_id=batch_id,
+                            attempt=attempt,
+                        )
+                    )
+                    continue
+            append(None)
+        return rows
 
     def _splice(
         self,
