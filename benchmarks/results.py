@@ -23,7 +23,10 @@ child process (only its method's imports; setup not timed); rounds are
 interleaved so a slow spell of the shared machine hits every method alike. After
 the timed run the child reads its output back (not timed) and tallies it: lines,
 statuses, text characters and tokens of succeeded records; the report warns if
-two methods disagree. Peak RSS is the child's ``VmHWM``. MB is 10^6 bytes.
+two methods disagree. Peak RSS is the child's ``VmHWM``. "MB per CPU-s" divides
+the file's size by the CPU seconds of all the child's threads: for the one-core
+methods it is their speed on a quiet core; for DuckDB and polars, what each of
+their cores did. MB is 10^6 bytes.
 """
 
 from __future__ import annotations
@@ -351,14 +354,15 @@ def tally(out: str) -> dict[str, Any]:
 
 def child(method: str, shape: str, path: str, out: str) -> dict[str, Any]:
     run = SETUPS[method](shape)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run(path, out)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu  # all the process's threads
     peak = _vm_kib("VmHWM")
     check = tally(out) if method != "floor" else None
     if os.path.exists(out):
         os.remove(out)
-    return {"seconds": seconds, "peak_rss_kib": peak, "tally": check}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_kib": peak, "tally": check}
 
 
 # -- the report ------------------------------------------------------------------
@@ -393,7 +397,7 @@ def table(
     samples: dict[str, dict[str, list[dict[str, Any]]]], sizes: dict[str, int]
 ) -> tuple[list[str], list[list[str]], list[str]]:
     head = ["file", "method", "MB/s median (min-max)", "x floor", "x json", "x duckdb"]
-    head += ["peak RSS MiB"]
+    head += ["MB per CPU-s", "peak RSS MiB"]
     body: list[list[str]] = []
     warnings: list[str] = []
     for shape, methods in samples.items():
@@ -411,6 +415,9 @@ def table(
             warnings.append(f"WARNING: {shape}: the methods' outputs differ: {tallies}")
         for method in METHODS:
             peak = max(s["peak_rss_kib"] for s in methods[method]) / 1024
+            per_cpu = statistics.median(
+                sizes[shape] / 1e6 / max(s["cpu"], 1e-9) for s in methods[method]
+            )
             body.append(
                 [
                     shape,
@@ -420,6 +427,7 @@ def table(
                     f"{median[method] / median['floor']:.2f}",
                     f"{median[method] / median['json']:.2f}",
                     f"{median[method] / median['duckdb']:.2f}",
+                    f"{per_cpu:.0f}",
                     f"{peak:.0f}",
                 ]
             )
