@@ -16,6 +16,7 @@ at least ``custom_id``, ``status``, ``text`` and ``usage``:
 | polars | ``read_ndjson`` with a schema, expressions, ``write_ndjson``; all cores. |
 | sb records | streambatch's record path (``ResultParser``, records with ``str`` texts, encoded), as ``results -o`` was. |
 | sb splice | streambatch's splicing write path (``RecordSplicer``), as ``results -o`` is: one core. |
+| sb splice x2 | the same on 2 worker processes (``_io/spliced.py``: byte ranges, records back in order); process start-up is timed too. |
 
 The streambatch rows write the whole record (also ``error``, ``batch_id``,
 ``attempt``); the peers write only the four fields. Each measurement is a fresh
@@ -47,7 +48,16 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:  # run as a script from a plain checkout
     sys.path.insert(0, str(_ROOT))
 
-METHODS = ("floor", "json", "orjson", "duckdb", "polars", "sb records", "sb splice")
+METHODS = (
+    "floor",
+    "json",
+    "orjson",
+    "duckdb",
+    "polars",
+    "sb records",
+    "sb splice",
+    "sb splice x2",
+)
 SHAPES = ("openai", "responses", "anthropic")
 PROVIDER = {"openai": "openai", "responses": "openai", "anthropic": "anthropic"}
 BLOCK = 1024 * 1024
@@ -310,6 +320,27 @@ def _streambatch(shape: str, splice: bool) -> Run:
     return run
 
 
+def _streambatch_workers(shape: str, workers: int) -> Run:
+    import asyncio
+
+    import aiofiles
+
+    from streambatch._io.spliced import encoded_blocks
+
+    async def write(path: str, out: str) -> None:
+        async with aiofiles.open(out, "wb") as sink:
+            blocks = encoded_blocks(
+                path, PROVIDER[shape], batch_id="batch_bench", workers=workers
+            )
+            async for block in blocks:
+                await sink.write(block.data)
+
+    def run(path: str, out: str) -> None:
+        asyncio.run(write(path, out))
+
+    return run
+
+
 SETUPS: dict[str, Callable[[str], Run]] = {
     "floor": floor,
     "json": json_loop,
@@ -318,6 +349,7 @@ SETUPS: dict[str, Callable[[str], Run]] = {
     "polars": polars_frame,
     "sb records": lambda shape: _streambatch(shape, splice=False),
     "sb splice": lambda shape: _streambatch(shape, splice=True),
+    "sb splice x2": lambda shape: _streambatch_workers(shape, 2),
 }
 
 

@@ -93,16 +93,20 @@ def test_bad_utf8_in_a_text_is_refused_as_by_the_record_path() -> None:
     assert [json.loads(r)["error"]["type"] for r in spliced] == ["malformed_output"] * 2
 
 
-def test_a_line_that_is_not_json_takes_the_record_path_for_its_run() -> None:
+def test_a_line_that_is_not_json_costs_only_itself() -> None:
     good = (FIXTURES / "openai_output.jsonl").read_bytes()
     data = (
         good
         + b'{"custom_id": "broken", "response": {\n'
         + good.replace(b'"chat-', b'"x-')
     )
-    record, spliced = both("openai", data)
-    assert record == spliced
-    assert any(b'"broken"' in line and b"malformed_output" in line for line in spliced)
+    assert_equal("openai", data)
+    rows = RecordSplicer("openai").feed(data)
+    spliced = {r.custom_id for r in rows if isinstance(r, SplicedResult)}
+    assert {"chat-1", "x-1"} <= spliced  # its neighbours are still spliced
+    broken = [r for r in rows if r.custom_id == "broken"]
+    assert broken[0].error is not None
+    assert broken[0].error.type == "malformed_output"
 
 
 # -- a generated corpus --------------------------------------------------------
