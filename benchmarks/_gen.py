@@ -217,6 +217,13 @@ def _custom_id(number: int) -> str:
     return f"req-{number:08d}"
 
 
+def _reply(rng: _Rng) -> tuple[str, int, int]:
+    """A reply's text, and plausible prompt and completion token counts."""
+    content = rng.content()
+    prompt = rng.randint(20, 1500)
+    return content, prompt, len(content) // 4 + rng.randint(1, 20)
+
+
 def _output_line(rng: _Rng, number: int, body: Callable[[], Line]) -> Line:
     """A 200 OpenAI output line; ``body()`` draws after the line's own ids."""
     return {
@@ -232,9 +239,7 @@ def _output_line(rng: _Rng, number: int, body: Callable[[], Line]) -> Line:
 
 
 def _openai_success(rng: _Rng, number: int) -> Line:
-    content = rng.content()
-    prompt = rng.randint(20, 1500)
-    completion = len(content) // 4 + rng.randint(1, 20)
+    content, prompt, completion = _reply(rng)
     return _output_line(
         rng,
         number,
@@ -279,9 +284,7 @@ def _openai_success(rng: _Rng, number: int) -> Line:
 
 def _responses_success(rng: _Rng, number: int) -> Line:
     """A /v1/responses output line: a reasoning item, then the message."""
-    content = rng.content()
-    prompt = rng.randint(20, 1500)
-    completion = len(content) // 4 + rng.randint(1, 20)
+    content, prompt, completion = _reply(rng)
     part = {"type": "output_text", "text": content, "annotations": []}
     return _output_line(
         rng,
