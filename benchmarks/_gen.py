@@ -36,6 +36,7 @@ __all__ = (
     "DEFAULT_ERROR_RATE",
     "DEFAULT_SEED",
     "PROVIDERS",
+    "SHAPES",
     "GenStats",
     "ensure_file",
     "format_size",
@@ -45,6 +46,8 @@ __all__ = (
 )
 
 PROVIDERS = ("openai", "anthropic", "gemini")
+SHAPES = (*PROVIDERS, "responses")
+"""What :func:`iter_lines` can make: ``responses`` is OpenAI's /v1/responses."""
 DEFAULT_SEED = 1234
 DEFAULT_ERROR_RATE = 0.02
 FORMAT_VERSION = 1
@@ -154,14 +157,16 @@ def iter_lines(
         "openai": _openai_success,
         "anthropic": _anthropic_success,
         "gemini": _gemini_success,
+        "responses": _responses_success,
     }
     failures: dict[str, Callable[[_Rng, int], Line]] = {
         "openai": _openai_failure,
         "anthropic": _anthropic_failure,
         "gemini": _gemini_failure,
+        "responses": _openai_failure,
     }
     if provider not in makers:
-        raise ValueError(f"unknown provider {provider!r} (known: {PROVIDERS})")
+        raise ValueError(f"unknown provider {provider!r} (known: {SHAPES})")
     success, failure = makers[provider], failures[provider]
     rng = _Rng(seed)
     number = 0
@@ -215,55 +220,103 @@ def _custom_id(number: int) -> str:
     return f"req-{number:08d}"
 
 
-def _openai_success(rng: _Rng, number: int) -> Line:
+def _reply(rng: _Rng) -> tuple[str, int, int]:
+    """A reply's text, and plausible prompt and completion token counts."""
     content = rng.content()
     prompt = rng.randint(20, 1500)
-    completion = len(content) // 4 + rng.randint(1, 20)
+    return content, prompt, len(content) // 4 + rng.randint(1, 20)
+
+
+def _output_line(rng: _Rng, number: int, body: Callable[[], Line]) -> Line:
+    """A 200 OpenAI output line; ``body()`` draws after the line's own ids."""
     return {
         "id": "batch_req_" + rng.token(32),
         "custom_id": _custom_id(number),
         "response": {
             "status_code": 200,
             "request_id": "req_" + rng.hex_id(32),
-            "body": {
-                "id": "chatcmpl-" + rng.token(29),
-                "object": "chat.completion",
-                "created": _CREATED + number // 64,
-                "model": "gpt-4o-mini-2024-07-18",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {
-                            "role": "assistant",
-                            "content": content,
-                            "refusal": None,
-                            "annotations": [],
-                        },
-                        "logprobs": None,
-                        "finish_reason": "length" if rng.random() < 0.03 else "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                    "prompt_tokens_details": {
-                        "cached_tokens": rng.choice((0, 0, 0, 1024)),
-                        "audio_tokens": 0,
-                    },
-                    "completion_tokens_details": {
-                        "reasoning_tokens": 0,
-                        "audio_tokens": 0,
-                        "accepted_prediction_tokens": 0,
-                        "rejected_prediction_tokens": 0,
-                    },
-                },
-                "service_tier": "default",
-                "system_fingerprint": "fp_" + rng.hex_id(10),
-            },
+            "body": body(),
         },
         "error": None,
     }
+
+
+def _openai_success(rng: _Rng, number: int) -> Line:
+    content, prompt, completion = _reply(rng)
+    return _output_line(
+        rng,
+        number,
+        lambda: {
+            "id": "chatcmpl-" + rng.token(29),
+            "object": "chat.completion",
+            "created": _CREATED + number // 64,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": content,
+                        "refusal": None,
+                        "annotations": [],
+                    },
+                    "logprobs": None,
+                    "finish_reason": "length" if rng.random() < 0.03 else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "prompt_tokens_details": {
+                    "cached_tokens": rng.choice((0, 0, 0, 1024)),
+                    "audio_tokens": 0,
+                },
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
+            },
+            "service_tier": "default",
+            "system_fingerprint": "fp_" + rng.hex_id(10),
+        },
+    )
+
+
+def _responses_success(rng: _Rng, number: int) -> Line:
+    """A /v1/responses output line: a reasoning item, then the message."""
+    content, prompt, completion = _reply(rng)
+    part = {"type": "output_text", "text": content, "annotations": []}
+    return _output_line(
+        rng,
+        number,
+        lambda: {
+            "id": "resp_" + rng.hex_id(48),
+            "object": "response",
+            "created_at": _CREATED + number // 64,
+            "status": "completed",
+            "model": "gpt-5-mini-2025-08-07",
+            "output": [
+                {"id": "rs_" + rng.hex_id(48), "type": "reasoning", "summary": []},
+                {
+                    "id": "msg_" + rng.hex_id(48),
+                    "type": "message",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [part],
+                },
+            ],
+            "usage": {
+                "input_tokens": prompt,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": completion,
+                "output_tokens_details": {"reasoning_tokens": 64},
+                "total_tokens": prompt + completion,
+            },
+        },
+    )
 
 
 _OPENAI_HTTP_ERRORS = (

@@ -15,8 +15,10 @@ Methodology:
    (the kernel's copy: the floor any splitter must pay, reading and writing every
    byte). (b) ``split``: ``split_input(path, "openai", out_dir)`` with full
    validation (JSON, custom_id, method, url, model, stream, duplicates across the
-   whole input, line and chunk sizes), the sha256 of the input, and the chunk files
-   written to the same directory. Outputs are deleted after each measurement.
+   whole input, line and chunk sizes, every byte UTF-8), the sha256 of the input,
+   and the chunk files written to the same directory. (c) ``split, no UTF-8
+   pass``: the same with the whole-line UTF-8 check (a second process for large
+   inputs) replaced by a no-op, to show what that check costs. Outputs are deleted after each measurement.
 3. **Isolation.** Each measurement is a fresh child process (``--child``) that times
    only the work (not imports) and prints JSON: seconds, bytes, chunks, requests
    and its peak RSS (``ru_maxrss``), and its peak RSS before the work began (after
@@ -49,7 +51,7 @@ _HERE = Path(__file__).resolve()
 sys.path.insert(0, str(_HERE.parent.parent))
 
 
-METHODS = ("copy", "split")
+METHODS = ("copy", "split", "split, no UTF-8 pass")
 
 
 def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
@@ -61,8 +63,11 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
         start = time.perf_counter()
         shutil.copyfile(path, os.path.join(out_dir, "copy.jsonl"))
     else:
+        from streambatch._io import split as splitting
         from streambatch._io.split import split_input
 
+        if method == "split, no UTF-8 pass":  # what the whole-line UTF-8 check costs
+            splitting.Utf8Check = _NoCheck  # type: ignore[attr-defined, assignment]
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
         plan = asyncio.run(split_input(path, "openai", out_dir))
@@ -76,7 +81,28 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
         "requests": requests,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "base_rss_kib": base,
+        # the UTF-8 checking child's, if one ran (children are waited for)
+        "child_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     }
+
+
+class _NoCheck:
+    """A stand-in for ``Utf8Check`` that checks nothing."""
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    async def __aenter__(self) -> _NoCheck:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+    def feed(self, block: bytes) -> None:
+        pass
+
+    async def result(self) -> tuple[int, list[Any]]:
+        return 0, []
 
 
 def spawn(method: str, path: Path, out_dir: Path) -> dict[str, Any]:
@@ -118,6 +144,7 @@ def table(
         "x copy",
         "peak RSS MiB",
         "+ over imports",
+        "UTF-8 child MiB",
     ]
     body = []
     for (size, method), runs in samples.items():
@@ -126,6 +153,7 @@ def table(
         copy_median = statistics.median(r["bytes"] / r["seconds"] / 1e6 for r in copy)
         rss = max(r["peak_rss_kib"] for r in runs) / 1024
         grown = max(r["peak_rss_kib"] - r["base_rss_kib"] for r in runs) / 1024
+        child = max(r.get("child_rss_kib", 0) for r in runs) / 1024
         body.append(
             [
                 format_size(size),
@@ -135,21 +163,12 @@ def table(
                 f"{statistics.median(mbps) / copy_median:.2f}",
                 f"{rss:.1f}",
                 f"{grown:.1f}",
+                f"{child:.1f}" if child else "-",
             ]
         )
+    from benchmarks.parse import render
+
     return render(head, body, markdown)
-
-
-def render(head: list[str], body: list[list[str]], markdown: bool) -> list[str]:
-    """Lay out a table as Markdown or as aligned plain text."""
-    if markdown:
-        rows = [head, ["---"] * len(head), *body]
-        return ["| " + " | ".join(row) + " |" for row in rows]
-    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    return [
-        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
-        for row in [head, *body]
-    ]
 
 
 def facts(files: dict[int, Path], rounds: int) -> list[str]:

@@ -19,6 +19,7 @@ from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord
 from ._core.parse import ResultParser
+from ._core.splice import RecordSplicer
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
@@ -87,10 +88,14 @@ async def result_batches(
     *,
     with_response: bool = False,
     schema: Any = None,
+    splice: bool = False,
 ) -> AsyncIterator[list[Result]]:
     """The results of one chunk's requests (see :func:`iter_results` and
     ``_core.ledger``), a list per block read: the records pass through no
-    per-record generator on the way."""
+    per-record generator on the way.
+
+    ``splice`` gives records for encoding only, texts copied from the provider's
+    bytes (see ``_core/splice.py``)."""
     retried: list[str] = []
     ledger = ChunkLedger(chunk)
     if ledger.needs_retried:
@@ -108,7 +113,7 @@ async def result_batches(
         attempt = ledger.attempt(record, held)
         for kind in record.downloads:
             path = store.dir.checked_download(record, kind)  # its recorded size
-            parser = ResultParser(
+            parser = (RecordSplicer if splice else ResultParser)(
                 store.manifest.provider,
                 with_response=with_response,
                 schema=schema,
@@ -166,7 +171,9 @@ async def write_results(
     buffer = bytearray()
     async with open_output(path, needed=sizes) as file:
         for chunk in store.manifest.chunks:
-            async for rows in result_batches(store, chunk, with_response=with_response):
+            async for rows in result_batches(
+                store, chunk, with_response=with_response, splice=True
+            ):
                 counts.update(row.status for row in rows)
                 if only is not None:
                     keep = only == "succeeded"

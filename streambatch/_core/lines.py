@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ("DEFAULT_MAX_LINE_BYTES", "HEAD_BYTES", "LineFramer", "Lines", "Overlong")
+__all__ = (
+    "DEFAULT_MAX_LINE_BYTES",
+    "HEAD_BYTES",
+    "LineFramer",
+    "Lines",
+    "Overlong",
+    "line_ends",
+)
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 """The default longest line accepted, in bytes (excluding the newline)."""
@@ -151,3 +158,15 @@ class LineFramer:
             offset = newline + 1
         if end > run_start:
             frames.append(Lines(view[run_start:end], run_first, self._line - run_first))
+
+
+def line_ends(data: bytes) -> list[int]:
+    """The offset just past each ``\\n`` of ``data`` (memchr; no line is copied)."""
+    ends: list[int] = []
+    append, find = ends.append, data.find
+    at = find(b"\n")
+    while at >= 0:
+        at += 1
+        append(at)
+        at = find(b"\n", at)
+    return ends

@@ -122,15 +122,16 @@ class ResultParser:
         return records
 
     def _one_by_one(self, frame: Lines) -> list[Result]:
-        records = []
-        for number, line in enumerate(bytes(frame.data).split(b"\n"), frame.first_line):
-            if not line.strip():
-                continue
-            try:
-                records.append(self._codec.decode_line(line))
-            except msgspec.DecodeError as exc:
-                records.append(self._malformed(number, line, str(exc)))
-        return records
+        lines = bytes(frame.data).split(b"\n")
+        numbered = enumerate(lines, frame.first_line)
+        return [self._line(number, line) for number, line in numbered if line.strip()]
+
+    def _line(self, number: int, line: bytes) -> Result:
+        """The record of one non-blank line: decoded, or ``malformed_output``."""
+        try:
+            return self._codec.decode_line(line)
+        except msgspec.DecodeError as exc:
+            return self._malformed(number, line, str(exc))
 
     def _malformed(self, line_no: int, head: bytes, reason: str) -> Result:
         found = _ID.search(head, 0, 4096)

@@ -30,6 +30,7 @@ from typing import Annotated, Literal, NamedTuple, cast, get_args
 import msgspec
 
 from .._errors import ConfigError
+from .lines import line_ends
 
 __all__ = (
     "OPENAI_ENDPOINTS",
@@ -57,7 +58,9 @@ OPENAI_ENDPOINTS: tuple[str, ...] = get_args(_Endpoint)
 Group = tuple[str, str]
 """``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
 
-_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2
+_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2, as people read it
+# matched whole: msgspec searches, and Python's "$" also matches before a final "\n"
+_ANTHROPIC_ID_RULE = _ANTHROPIC_ID.replace("$", r"\Z")
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _KEY = re.compile(rb'"key"\s*:\s*"((?:[^"\\]|\\.)*)"')  # Gemini's id
 _BLANK = b" \t\r"
@@ -93,7 +96,7 @@ class _AnthropicParams(msgspec.Struct, gc=False):
 
 
 class _AnthropicLine(msgspec.Struct, gc=False):
-    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID)]
+    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID_RULE)]
     params: _AnthropicParams
 
     @property
@@ -225,18 +228,6 @@ class Run(NamedTuple):
 _CUSTOM_ID = attrgetter("custom_id")
 _URL = attrgetter("url")
 _MODEL = attrgetter("body.model")
-
-
-def line_ends(data: bytes) -> list[int]:
-    """The offset just past each ``\\n`` of ``data`` (memchr; no line is copied)."""
-    ends: list[int] = []
-    append, find = ends.append, data.find
-    at = find(b"\n")
-    while at >= 0:
-        at += 1
-        append(at)
-        at = find(b"\n", at)
-    return ends
 
 
 class RequestChecker:

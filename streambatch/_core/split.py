@@ -123,6 +123,17 @@ class Splitter:
         elif self._kept and entry > self._kept[0]:
             heapq.heapreplace(self._kept, entry)
 
+    def report_found(self, count: int, problems: list[Problem]) -> None:
+        """Count ``count`` problems found elsewhere, ``problems`` the first of them.
+
+        A line that already has a kept problem is not reported twice.
+        """
+        known = {problem.line_no for _, _, problem in self._kept}
+        for problem in problems:
+            if problem.line_no not in known:
+                self.report(problem)
+        self.n_problems += count - len(problems)  # found beyond the first ones
+
     @property
     def problems(self) -> list[Problem]:
         """The kept problems, by line number (then in the order found)."""

@@ -5,7 +5,9 @@ JSONL file, or requests from Python), hashes it, writes the chunk files and chec
 custom_ids for duplicates across the whole input. Memory is bounded by one read
 block, one line and the duplicate check's buffer, whatever the input size.
 
-All or nothing: if any line is bad, every chunk file is removed and
+Every byte is checked: the fields a provider's rules name are decoded, and the
+whole line is checked to be UTF-8 (``utf8.py``, on a second core for a large
+input). All or nothing: if any line is bad, every chunk file is removed and
 :class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
 """
 
@@ -28,6 +30,7 @@ from .._core.requests import Group, Problem
 from .._core.split import Splitter, Step
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
+from .utf8 import Utf8Check
 
 __all__ = ("ChunkPlan", "SplitPlan", "split_input", "split_requests")
 
@@ -103,15 +106,18 @@ async def split_input(
     """
     job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
     framer = LineFramer(max_line_bytes)
-    async with job, aiofiles.open(path, "rb") as file:
+    utf8 = Utf8Check(os.fspath(path), max_problems)
+    async with job, aiofiles.open(path, "rb") as file, utf8:
         block = await file.read(_READ_BYTES)
         text = block.removeprefix(_BOM)
         while block:
             # read ahead; on an error, closing the file waits for this read to end
             reading = asyncio.ensure_future(file.read(_READ_BYTES))
+            utf8.feed(block)
             await job.feed(framer.feed(text), block)
             block = text = await reading
         await job.feed(framer.close())
+        job.splitter.report_found(*await utf8.result())
         return await job.finish(os.fspath(path))
 
 

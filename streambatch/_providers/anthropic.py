@@ -18,7 +18,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, Usage
-from .codec import ResultCodec
+from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("AnthropicCodec",)
 
@@ -78,7 +78,35 @@ class _RawOutcome(msgspec.Struct, gc=False):
     error: msgspec.Raw = _NULL
 
 
+# Splice views: a succeeded message whose text blocks hold Raw JSON values, not
+# str; every other field keeps its type (see AnthropicCodec.splice_block).
+class _SpliceBlock(msgspec.Struct, gc=False):
+    type: str = ""
+    text: msgspec.Raw = _NULL
+    input: msgspec.Raw = _NULL
+
+
+class _SpliceMessage(msgspec.Struct, gc=False):
+    content: tuple[_SpliceBlock, ...] = ()
+    usage: Usage | None = None
+    stop_reason: str | None = None
+
+
+class _SpliceSucceeded(msgspec.Struct, gc=False, tag="succeeded", tag_field="type"):
+    message: _SpliceMessage
+
+
+_SpliceOutcome = _SpliceSucceeded | _Errored | _Canceled | _Expired
+
+
+class _SpliceLine(msgspec.Struct, gc=False):
+    custom_id: str
+    result: _SpliceOutcome
+
+
 _LINE = msgspec.json.Decoder(_Line)
+_SPLICE_LINE = msgspec.json.Decoder(_SpliceLine)
+_SPLICE_RESULT = msgspec.json.Decoder(_SpliceOutcome)
 _RESULT = msgspec.json.Decoder(_Succeeded | _Errored | _Canceled | _Expired)
 _RAW_LINE = msgspec.json.Decoder(_RawLine)
 _RAW_OUTCOME = msgspec.json.Decoder(_RawOutcome)
@@ -115,6 +143,61 @@ class AnthropicCodec(ResultCodec):
             return self._from_raw(_RAW_LINE.decode(line))
         decoded = _LINE.decode(line)
         return self._record(decoded.custom_id, decoded.result)
+
+    def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
+        if self._with_response:
+            return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
+        rows: list[Result | None] = []
+        append, batch_id, attempt = rows.append, self._batch_id, self._attempt
+        for line in _SPLICE_LINE.decode_lines(block):
+            result = line.result
+            # The hot path, inlined: a reply of one text block.
+            if type(result) is _SpliceSucceeded:
+                message = result.message
+                content = message.content
+                if (
+                    len(content) == 1
+                    and message.stop_reason != "refusal"
+                    and (text := text_literal(content[0].text)) is not None
+                ):
+                    append(
+                        SplicedResult(
+                            custom_id=line.custom_id,
+                            status="succeeded",
+                            text=text,
+                            usage=message.usage,
+                            batch_id=batch_id,
+                            attempt=attempt,
+                        )
+                    )
+                    continue
+            append(self._splice(line.custom_id, result))
+        return rows
+
+    def _splice(
+        self,
+        custom_id: str,
+        result: _SpliceOutcome,
+        raw: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
+    ) -> Result | None:
+        """Splice a reply of one text block; decode none of the other outcomes."""
+        if not isinstance(result, _SpliceSucceeded):
+            return self._record(custom_id, result) if raw is msgspec.UNSET else None
+        message = result.message
+        content = message.content
+        if message.stop_reason == "refusal" or len(content) != 1:
+            return None
+        text = text_literal(content[0].text)
+        if text is None:
+            return None
+        if raw is not msgspec.UNSET:
+            raw = _RAW_OUTCOME.decode(raw).message
+        return self.spliced(custom_id, text, message.usage, raw)
+
+    def _splice_raw(self, line: _RawLine) -> Result | None:
+        return self._splice(
+            line.custom_id, _SPLICE_RESULT.decode(line.result), line.result
+        )
 
     def _from_raw(self, line: _RawLine) -> Result:
         record = self._record(line.custom_id, _RESULT.decode(line.result))

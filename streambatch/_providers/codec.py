@@ -1,13 +1,47 @@
 """The shape every provider's result decoder has, and the record stamping they share.
 
 Pure: no I/O.
+
+Besides decoding, a codec can *splice* (``splice_block``): for the usual line (one
+answer text), it returns a :class:`SplicedResult` whose text is the provider's
+JSON string literal itself, escapes kept, so that writing the record copies the
+bytes and never builds a Python ``str`` for the text.
 """
 
 from __future__ import annotations
 
+import msgspec
+
 from .._models import Result, ResultError, Status, Usage
 
-__all__ = ("ResultCodec",)
+__all__ = ("ResultCodec", "SplicedResult", "text_literal")
+
+
+class SplicedResult(Result, frozen=True, kw_only=True, gc=False):
+    """A :class:`Result` to be encoded, whose ``text`` is the provider's raw JSON
+    string literal (a ``msgspec.Raw``, copied into the encoded record as it is).
+
+    Only for writing records: it encodes to the same JSON value as the
+    :class:`Result` with the decoded text, with the same fields in the same order
+    (they are Result's own: a field added there is added here). Its ``text`` and
+    ``response`` refer to the block they were decoded from.
+    """
+
+    text: msgspec.Raw | None = None  # type: ignore[assignment]
+
+
+def text_literal(raw: msgspec.Raw) -> msgspec.Raw | None:
+    """``raw`` if it is a JSON string literal that is valid UTF-8, else None.
+
+    msgspec checks a ``Raw`` value is JSON (escapes, surrogate pairs, control
+    characters) but not that its bytes are UTF-8; decoding a ``str`` does, so a
+    text with bad bytes must take the decoding path to be refused the same way.
+    """
+    try:
+        text = str(raw, "utf-8")
+    except UnicodeDecodeError:
+        return None
+    return raw if text[:1] == '"' else None
 
 
 class ResultCodec:
@@ -43,6 +77,19 @@ class ResultCodec:
         """Decode one line; raise ``msgspec.DecodeError`` if it is bad."""
         raise NotImplementedError
 
+    def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
+        """Decode a run of lines for writing: one item per line (blank ones skipped).
+
+        An item is the line's record, mostly a :class:`SplicedResult`; None where
+        the line must be decoded alone (``decode_line``): its text must be
+        assembled, it failed, or it is unusual. Any line that is not JSON raises
+        ``msgspec.DecodeError``. The records refer to ``block``.
+
+        By default, the records of :meth:`decode_block` (a provider with no
+        splice views writes its texts as decoded strings).
+        """
+        return list(self.decode_block(block))
+
     def make(
         self,
         custom_id: str,
@@ -61,4 +108,22 @@ class ResultCodec:
             error=error,
             batch_id=self._batch_id,
             attempt=self._attempt,
+        )
+
+    def spliced(
+        self,
+        custom_id: str,
+        text: msgspec.Raw,
+        usage: Usage | None,
+        response: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
+    ) -> SplicedResult:
+        """A succeeded record whose text is ``text``, a checked JSON string literal."""
+        return SplicedResult(
+            custom_id=custom_id,
+            status="succeeded",
+            text=text,
+            usage=usage,
+            batch_id=self._batch_id,
+            attempt=self._attempt,
+            response=response,
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, Status, Usage
-from .codec import ResultCodec
+from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("OpenAICodec",)
 
@@ -107,9 +107,56 @@ class _RawLine(msgspec.Struct, gc=False):
     error: _LineError | None = None
 
 
+# Splice views: the views above, with each text a Raw JSON value, not a str. Every
+# other field keeps its type, so a line these accept and splice is one the views
+# above accept too, with the same record (see OpenAICodec.splice_block).
+class _SpliceMessage(msgspec.Struct, gc=False):
+    content: msgspec.Raw = _NULL
+    refusal: str | None = None
+    tool_calls: tuple[_ToolCall, ...] | None = None
+
+
+class _SpliceChoice(msgspec.Struct, gc=False):
+    message: _SpliceMessage | None = None
+    text: str | None = None
+
+
+class _SplicePart(msgspec.Struct, gc=False):
+    type: str = ""
+    text: msgspec.Raw = _NULL
+    refusal: str | None = None
+
+
+class _SpliceItem(msgspec.Struct, gc=False):
+    type: str = ""
+    content: tuple[_SplicePart, ...] | None = None
+    arguments: str | None = None
+
+
+class _SpliceBody(msgspec.Struct, gc=False):
+    choices: tuple[_SpliceChoice, ...] | None = None
+    output: tuple[_SpliceItem, ...] | None = None
+    usage: _Usage | None = None
+    error: _ApiError | None = None
+    status: str | None = None
+
+
+class _SpliceResponse(msgspec.Struct, gc=False):
+    status_code: int
+    body: _SpliceBody | str | None = None
+
+
+class _SpliceLine(msgspec.Struct, gc=False):
+    custom_id: str
+    response: _SpliceResponse | None = None
+    error: _LineError | None = None
+
+
 _LINE = msgspec.json.Decoder(_Line)
 _RAW_LINE = msgspec.json.Decoder(_RawLine)
 _BODY = msgspec.json.Decoder(_Body | str | None)
+_SPLICE_LINE = msgspec.json.Decoder(_SpliceLine)
+_SPLICE_BODY = msgspec.json.Decoder(_SpliceBody | str | None)
 
 # Non-HTTP line errors whose code tells the request's fate (PROVIDERS.md 2.6).
 _FATE: dict[str, Status] = {"batch_expired": "expired", "batch_cancelled": "canceled"}
@@ -151,6 +198,33 @@ def _responses_text(items: tuple[_OutputItem, ...]) -> tuple[str | None, str | N
     return ("".join(texts) if texts else arguments), None
 
 
+def _spliceable(body: _SpliceBody) -> msgspec.Raw | None:
+    """The one text literal of a successful body, or None if it must be decoded.
+
+    The same choice as :func:`_text`, taken only where there is nothing to join
+    and nothing else to check: one choice whose message has content and no
+    refusal; or, in a response, a single content part, an ``output_text`` of a
+    ``message`` item.
+    """
+    choices = body.choices
+    if choices:
+        message = choices[0].message
+        if len(choices) != 1 or message is None or message.refusal is not None:
+            return None
+        return text_literal(message.content)
+    if body.output is None:
+        return None
+    found = None
+    for item in body.output:
+        if item.content:
+            if found is not None or len(item.content) != 1 or item.type != "message":
+                return None
+            found = item.content[0]
+    if found is None or found.type != "output_text":
+        return None
+    return text_literal(found.text)
+
+
 def _text(body: _Body) -> tuple[str | None, str | None]:
     """Return (text, refusal) of a successful body."""
     if body.choices:
@@ -174,6 +248,59 @@ class OpenAICodec(ResultCodec):
         if self._with_response:
             return self._from_raw(_RAW_LINE.decode(line))
         return self._from_line(_LINE.decode(line))
+
+    def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
+        if self._with_response:
+            return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
+        rows: list[Result | None] = []
+        append, batch_id, attempt = rows.append, self._batch_id, self._attempt
+        for line in _SPLICE_LINE.decode_lines(block):
+            response = line.response
+            # The hot path, inlined: a 2xx chat completion, one choice with content.
+            if response is not None and 200 <= response.status_code < 300:
+                body = response.body
+                if (
+                    type(body) is _SpliceBody
+                    and (text := _spliceable(body)) is not None
+                ):
+                    append(
+                        SplicedResult(
+                            custom_id=line.custom_id,
+                            status="succeeded",
+                            text=text,
+                            usage=_usage(body.usage),
+                            batch_id=batch_id,
+                            attempt=attempt,
+                        )
+                    )
+                    continue
+            append(None)
+        return rows
+
+    def _splice(
+        self,
+        custom_id: str,
+        response: _SpliceResponse | None,
+        raw: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
+    ) -> Result | None:
+        if response is None or not 200 <= response.status_code < 300:
+            return None
+        body = response.body
+        if type(body) is not _SpliceBody or (text := _spliceable(body)) is None:
+            return None
+        return self.spliced(custom_id, text, _usage(body.usage), raw)
+
+    def _splice_raw(self, line: _RawLine) -> Result | None:
+        response = line.response
+        if response is None:
+            return None
+        raw = response.body
+        body = _SPLICE_BODY.decode(raw)
+        if not isinstance(body, _SpliceBody):
+            return None
+        return self._splice(
+            line.custom_id, _SpliceResponse(response.status_code, body), raw
+        )
 
     def _from_line(self, line: _Line) -> Result:
         response = line.response

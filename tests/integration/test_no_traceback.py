@@ -149,7 +149,7 @@ def test_mangled_lines_never_make_a_traceback(
         for command in (
             ["estimate", str(source), "--provider", provider],
             [
-                "submit",
+                "run",
                 str(source),
                 "--provider",
                 provider,
@@ -158,6 +158,8 @@ def test_mangled_lines_never_make_a_traceback(
                 "instant",
                 "--job-dir",
                 str(pathlib.Path(tmp) / "job"),
+                "-o",
+                str(pathlib.Path(tmp) / "out.jsonl"),
                 "--quiet",
             ],
         ):
@@ -189,8 +191,9 @@ def test_option_values_never_make_a_traceback(
     with tempfile.TemporaryDirectory() as tmp:
         source = pathlib.Path(tmp) / "in.jsonl"
         source.write_bytes(b"\n".join(_lines(provider)) + b"\n")
-        argv = ["submit", str(source), "--provider", provider, "--emulator"]
+        argv = ["run", str(source), "--provider", provider, "--emulator"]
         argv += ["--emulator-clock", "instant", "--job-dir", f"{tmp}/job", "--quiet"]
+        argv += ["-o", f"{tmp}/out.jsonl"]
         for name, value in options:
             argv += [name, value]
         code, err = cli(argv)
@@ -242,7 +245,8 @@ def test_keys_and_base_urls_never_make_a_traceback(
             env[f"{provider.upper()}_BASE_URL"] = url
         with contextlib.suppress(UnicodeEncodeError):  # not a valid environment
             check_one_line(*cli(argv, env))
-        # the key alone, against the built-in emulator
+        # the key alone, against the built-in emulator (run: it ends with it)
+        argv = ["run", *argv[1:], "-o", f"{tmp}/out.jsonl"]
         argv += ["--emulator", "--emulator-clock", "instant"]
         with contextlib.suppress(UnicodeEncodeError):
             check_one_line(*cli(argv, env))

@@ -16,6 +16,7 @@ from streambatch._core.split import Splitter
 from streambatch._errors import InvalidInput
 from streambatch._io.ids import IdSpool
 from streambatch._io.split import SplitPlan, split_input, split_requests
+from streambatch._io.utf8 import Utf8Check
 
 
 def openai_line(n: int, model: str = "gpt-4o-mini", pad: int = 0) -> dict[str, object]:
@@ -383,3 +384,57 @@ async def test_duplicates_found_by_whole_runs_match(
     assert fast == slow and whole > 1
     found = [p[:2] for p in fast[1]]  # type: ignore[index]
     assert found == [(4001, "req-17"), (5000, "req-3999")]
+
+
+async def test_bad_bytes_in_a_field_the_rules_skip_are_refused(
+    tmp_path: pathlib.Path,
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    lines = [msgspec.json.encode(openai_line(n, pad=3)) for n in range(50)]
+    lines[7] = lines[7].replace("é".encode(), b"\xc3(", 1)  # inside the messages
+    lines[30] = lines[30].replace("é".encode(), b"\xff", 1)
+    write(source, lines)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, "openai", out)
+    assert caught.value.total == 2
+    assert caught.value.problems == [
+        (8, "req-7", "not valid UTF-8"),
+        (31, "req-30", "not valid UTF-8"),
+    ]
+    assert f"{source}:8: custom_id 'req-7': not valid UTF-8" in str(caught.value)
+    assert list(out.iterdir()) == []
+
+
+async def test_bad_bytes_the_decoder_sees_are_reported_once(
+    tmp_path: pathlib.Path,
+) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    lines = [msgspec.json.encode(openai_line(n)) for n in range(5)]
+    lines[2] = lines[2].replace(b"gpt-4o-mini", b"gpt-\xff")  # the model is decoded
+    write(source, lines)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, "openai", out)
+    assert [p[0] for p in caught.value.problems] == [3]
+    assert caught.value.total == 1
+
+
+@pytest.mark.parametrize("child_bytes", [0, 1 << 60])
+async def test_a_large_input_is_checked_by_a_child_the_same_way(
+    tmp_path: pathlib.Path, child_bytes: int
+) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [msgspec.json.encode(anthropic_line(n, pad=10)) for n in range(300)]
+    for n in (5, 150, 299):
+        lines[n] = lines[n].replace(b"xxxx", b"x\xed\xa0\x80x")
+    data = write(source, lines)
+    check = Utf8Check(str(source), max_problems=2, child_bytes=child_bytes)
+    async with check:
+        assert (check._child is not None) == (child_bytes == 0)
+        for start in range(0, len(data), 1000):
+            check.feed(data[start : start + 1000])
+        count, problems = await check.result()
+    assert count == 3
+    assert problems == [
+        (6, "req-5", "not valid UTF-8"),
+        (151, "req-150", "not valid UTF-8"),
+    ]

@@ -103,14 +103,12 @@ def test_generated_lines_have_the_documented_shape(
     assert b"\\n" in raw and b'\\"' in raw and "🙂".encode() in raw
 
 
-@pytest.mark.parametrize("provider", _gen.PROVIDERS)
-def test_streambatch_reads_every_generated_record(
-    tmp_path: Path, provider: str
-) -> None:
+@pytest.mark.parametrize("shape", _gen.SHAPES)
+def test_streambatch_reads_every_generated_record(tmp_path: Path, shape: str) -> None:
     path = tmp_path / "out.jsonl"
-    stats = _gen.write_file(path, provider, SIZE, seed=7, error_rate=ERROR_RATE)
+    stats = _gen.write_file(path, shape, SIZE, seed=7, error_rate=ERROR_RATE)
 
-    parser = ResultParser(provider)
+    parser = ResultParser("openai" if shape == "responses" else shape)
     records = []
     with open(path, "rb") as file:
         while chunk := file.read(65_536):
@@ -120,6 +118,7 @@ def test_streambatch_reads_every_generated_record(
     assert len(records) == stats.lines
     failed = sum(record.status != "succeeded" for record in records)
     assert failed == stats.errors
+    assert all(r.text for r in records if r.status == "succeeded")
 
 
 def test_generation_is_deterministic_and_cached(tmp_path: Path) -> None:

@@ -156,3 +156,15 @@ def test_two_values_on_one_line_are_a_problem_even_beside_a_blank_line() -> None
     assert isinstance(got[0], Problem) and got[0].line_no == 1
     assert "not valid JSON" in got[0].reason
     assert got[1] == Request(3, "c", None, anthropic("c"))
+
+
+@pytest.mark.parametrize("custom_id", ["r-1\n", "r-1\r", " r-1", "r" * 65, ""])
+def test_the_anthropic_custom_id_pattern_is_matched_whole(custom_id: str) -> None:
+    line = msgspec.json.encode(
+        {
+            "custom_id": custom_id,
+            "params": {"model": "m", "max_tokens": 5, "messages": []},
+        }
+    )
+    got = problem("anthropic", line)
+    assert "custom_id must match" in got.reason

@@ -1,0 +1,223 @@
+"""Encode a provider's output file into result records on several cores.
+
+The edge around :class:`streambatch._core.splice.RecordSplicer`, for a writer of
+results: the file is cut into byte ranges, each range is spliced and encoded by a
+worker process (or, with one worker, in a thread of this one), and the encoded
+blocks come back in file order, each record with its custom_id and status, so a
+ledger can keep or drop lines without decoding them again.
+
+A range owns the lines that *start* in it: a worker skips the line that holds
+the byte before its start (the previous range's) and reads past its end to
+finish its own last line. A worker numbers lines from its range's first, so the
+few records that name a line number (``malformed_output``) are rebuilt here,
+once the lines of every earlier range are counted: the bytes are the same for any
+number of workers. Memory: ``2 * workers`` ranges in flight, each one range of
+input and its encoded records.
+
+Worker processes are started with ``spawn`` (a fork of a process running an
+event loop and threads is unsafe); as with any ``multiprocessing`` code, a script
+that uses more than one worker must guard its entry point with
+``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import BinaryIO, NamedTuple
+
+import aiofiles.os
+
+from .._core.lines import DEFAULT_MAX_LINE_BYTES, HEAD_BYTES, line_ends
+from .._core.parse import ResultParser
+from .._core.splice import EncodedBlock, RecordSplicer, encode_block
+from .._models import Result
+
+__all__ = ("RANGE_BYTES", "Range", "encoded_blocks", "splice_range")
+
+RANGE_BYTES = 8 * 1024 * 1024
+"""How much of a file one worker takes at a time."""
+
+_READ_BYTES = 1024 * 1024
+_ENCODE = encode_block
+
+
+class Range(NamedTuple):
+    """One worker's share of one output file, and how to read it."""
+
+    path: str
+    start: int
+    end: int
+    provider: str
+    batch_id: str | None
+    attempt: int
+    with_response: bool
+    max_line_bytes: int
+    source: str
+
+
+class Spliced(NamedTuple):
+    """A range's records; ``malformed``: (record index, line in the range, the
+    line's first bytes, reason) of those that name their line."""
+
+    block: EncodedBlock
+    lines: int
+    malformed: list[tuple[int, int, bytes, str]]
+
+
+class _Splicer(RecordSplicer):
+    """A splicer that remembers which records it made for bad lines."""
+
+    __slots__ = ("found",)
+
+    def __init__(self, task: Range) -> None:
+        super().__init__(
+            task.provider,
+            with_response=task.with_response,
+            batch_id=task.batch_id,
+            attempt=task.attempt,
+            max_line_bytes=task.max_line_bytes,
+            source=task.source,
+        )
+        self.found: dict[int, tuple[int, bytes, str]] = {}
+
+    def _malformed(self, line_no: int, head: bytes, reason: str) -> Result:
+        record = super()._malformed(line_no, head, reason)
+        self.found[id(record)] = (line_no, head[:HEAD_BYTES], reason)
+        return record
+
+
+def splice_range(task: Range) -> Spliced:
+    """Splice and encode the lines that start in ``task``'s range (blocking)."""
+    splicer = _Splicer(task)
+    records: list[Result] = []
+    with open(task.path, "rb") as file:
+        position = _first_line_start(file, task.start)
+        if position < task.end:  # a line starts in the range
+            for block in _own_bytes(file, position, task.end):
+                records += splicer.feed(block)
+        records += splicer.close()
+    found = splicer.found
+    malformed = [
+        (index, *found[id(record)])
+        for index, record in enumerate(records)
+        if id(record) in found
+    ]
+    return Spliced(_ENCODE(records), splicer.lines_seen, malformed)
+
+
+def _first_line_start(file: BinaryIO, start: int) -> int:
+    """Seek past the line holding byte ``start - 1``; return where the next starts."""
+    if start == 0:
+        return 0
+    position = file.seek(start - 1)
+    while block := file.read(_READ_BYTES):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return file.seek(position + newline + 1)
+        position += len(block)
+    return position
+
+
+def _own_bytes(file: BinaryIO, position: int, end: int) -> Iterator[bytes]:
+    """The bytes from ``position`` to the end of the line holding byte ``end - 1``."""
+    while block := file.read(_READ_BYTES):
+        if position + len(block) >= end:
+            newline = block.find(b"\n", max(end - 1 - position, 0))
+            if newline >= 0:
+                yield block[: newline + 1]
+                return
+        yield block
+        position += len(block)
+
+
+async def encoded_blocks(
+    path: str | os.PathLike[str],
+    provider: str,
+    *,
+    batch_id: str | None = None,
+    attempt: int = 1,
+    with_response: bool = False,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    source: str | None = None,
+    workers: int = 1,
+    range_bytes: int = RANGE_BYTES,
+) -> AsyncIterator[EncodedBlock]:
+    """The encoded records of an output file, in file order, a block per range.
+
+    Args:
+        path: the output (or error) file.
+        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        batch_id: stamped on every record.
+        attempt: stamped on every record.
+        with_response: keep each raw response body in the record.
+        max_line_bytes: the longest line accepted.
+        source: names the file in error messages (its name by default).
+        workers: processes to splice in; 1 splices in a thread of this one.
+        range_bytes: how much of the file one worker takes at a time.
+
+    The records (not the blocks) are the same for any ``workers`` and
+    ``range_bytes``: those :class:`RecordSplicer` gives for the whole file.
+    """
+    name = os.fspath(path)
+    size = (await aiofiles.os.stat(name)).st_size
+    label = source if source is not None else os.path.basename(name)
+    tasks = [
+        Range(
+            name,
+            start,
+            min(start + range_bytes, size),
+            provider,
+            batch_id,
+            attempt,
+            with_response,
+            max_line_bytes,
+            label,
+        )
+        for start in range(0, max(size, 1), range_bytes)
+    ]
+    rebuild = ResultParser(
+        provider, batch_id=batch_id, attempt=attempt, source=label
+    )  # makes the records of bad lines, with their line numbers in the file
+    first = 0  # lines in the ranges before
+    if workers <= 1 or len(tasks) == 1:
+        for task in tasks:
+            done = await asyncio.to_thread(splice_range, task)
+            yield _numbered(done, first, rebuild)
+            first += done.lines
+        return
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        window: list[Future[Spliced]] = []
+        pending = iter(tasks)
+        for task in pending:
+            window.append(pool.submit(splice_range, task))
+            if len(window) >= 2 * workers:
+                break
+        while window:
+            done = await asyncio.wrap_future(window.pop(0))
+            for task in pending:
+                window.append(pool.submit(splice_range, task))
+                break
+            yield _numbered(done, first, rebuild)
+            first += done.lines
+    finally:  # in-flight ranges end (a worker cannot be interrupted mid-range)
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+def _numbered(done: Spliced, first: int, rebuild: ResultParser) -> EncodedBlock:
+    """The block with its bad lines' records numbered from the file's start."""
+    block = done.block
+    if not done.malformed or not first:
+        return block
+    ends = block.ends
+    pieces = [block.data[ends[i - 1] if i else 0 : ends[i]] for i in range(len(ends))]
+    for index, line_no, head, reason in done.malformed:
+        record = rebuild._malformed(first + line_no, head, reason)
+        pieces[index] = _ENCODE([record]).data
+    data = b"".join(pieces)
+    return EncodedBlock(block.custom_ids, block.statuses, data, line_ends(data))
