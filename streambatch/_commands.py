@@ -145,11 +145,22 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
     return job
 
 
-async def _wait(args: argparse.Namespace, job: Job) -> None:
+async def _wait(
+    args: argparse.Namespace, job: Job, policy: PollPolicy | None = None
+) -> None:
     view = ProgressView(job.progress(), quiet=args.quiet)
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            view.tick()
+
+    ticker = asyncio.create_task(tick()) if view.live else None
     try:
-        await job.wait(poll=_poll(args), on_progress=view.update)
+        await job.wait(poll=policy or _poll(args), on_progress=view.update)
     finally:
+        if ticker is not None:
+            ticker.cancel()
         view.close()
 
 
@@ -333,11 +344,7 @@ async def retry(args: argparse.Namespace) -> int:
         )
         _say(args, f"streambatch: {count} requests resubmitted")
         if count and args.wait:
-            view = ProgressView(job.progress(), quiet=args.quiet)
-            try:
-                await job.wait(poll=policy, on_progress=view.update)
-            finally:
-                view.close()
+            await _wait(args, job, policy)
             await job.download()
     return 0
 
