@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 N = 1_000_000
 PAD = "x" * 95
@@ -72,6 +73,7 @@ async def _round_trip(url: str, source: Path, pid: int) -> tuple[int, int, int]:
     return after_upload, lines, batch["request_counts"]["completed"]
 
 
+@pytest.mark.slow
 def test_million_line_output_with_flat_memory(tmp_path: Path) -> None:
     # Strategy: keep the 1 GB of files on tmpfs when there is one, so the test
     # measures the emulator rather than the disk; tmpfs pages are not in RSS.
