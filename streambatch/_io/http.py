@@ -22,8 +22,6 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-import aiofiles
-import aiofiles.os
 import aiohttp
 from yarl import URL
 
@@ -294,12 +292,13 @@ class Transport:
                 size = resp.content_length
                 total = None if size is None else start + size
                 progress.written = start
-                async with aiofiles.open(
-                    dest, "r+b" if start else "wb", opener=private
-                ) as file:
-                    await file.seek(start)
-                    await file.truncate()
-                    # Gather the socket's small pieces: one thread hop per MiB.
+                # Opened on the loop (a local open is instant): a task cancelled
+                # while a thread opened it would leave the file open. Writes go
+                # to a thread, a MiB of the socket's small pieces at a time.
+                mode = "r+b" if start else "wb"
+                with open(dest, mode, opener=private) as file:  # noqa: ASYNC230
+                    file.seek(start)
+                    file.truncate()
                     pending: list[bytes] = []
                     size = 0
                     try:
@@ -307,12 +306,12 @@ class Transport:
                             pending.append(chunk)
                             size += len(chunk)
                             if size >= _CHUNK:
-                                await file.write(b"".join(pending))
+                                await asyncio.to_thread(file.write, b"".join(pending))
                                 progress.written += size
                                 pending, size = [], 0
                     finally:  # what arrived before a break is kept, for a resume
                         if pending:
-                            await file.write(b"".join(pending))
+                            file.write(b"".join(pending))
                             progress.written += size
         if total is not None and progress.written != total:
             raise TransportError(f"body ended at {progress.written} of {total} bytes")

@@ -110,9 +110,12 @@ async def open_output(
             return
         temp = final.with_name(final.name + ".partial")
         try:
-            async with aiofiles.open(temp, "wb") as file:
-                yield Output(file.write)
-                await file.flush()
+            # Opened on the loop (a local open is instant): a task cancelled while
+            # a thread opened it would leave the file open, and undeletable on some
+            # systems. Writes go to a thread.
+            with open(temp, "wb") as file:  # noqa: ASYNC230  # see above
+                yield Output(lambda data: asyncio.to_thread(file.write, data))
+                await asyncio.to_thread(file.flush)
                 await asyncio.to_thread(os.fsync, file.fileno())
             os.replace(temp, final)
         except BaseException:

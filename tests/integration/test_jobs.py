@@ -278,3 +278,36 @@ async def test_repeated_and_unknown_result_lines_are_dropped(
     ]
     assert len(dropped) == 2
     assert any("stranger-" in message for message in dropped)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_results_cancelled_at_every_await_leave_nothing_half_written(
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str
+) -> None:
+    """Writing results, cancelled after 0, 1, 2, ... turns of the event loop:
+    no results file and no .partial is left, and the job writes them whole after."""
+    write_sample(str(tmp_path / "in.jsonl"), provider, 3000)
+    out = tmp_path / "out.jsonl"
+    async with client_for(emulator, provider) as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=1000
+        ) as job:
+            await job.wait(poll=FAST)
+            await job.download()
+            turns = 0
+            while True:
+                task = asyncio.create_task(job.write_results(out))
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                if task.done():
+                    break  # it finished before this many turns: every await was hit
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                assert not out.exists()
+                assert not out.with_name(out.name + ".partial").exists()
+                turns += 1
+            counts = await task
+    assert turns > 3
+    assert counts["succeeded"] == 3000
+    assert len(out.read_bytes().splitlines()) == 3000
