@@ -193,12 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     submit.set_defaults(handler=_commands.submit)
 
     status = commands.add_parser("status", help="show what a job directory records")
-    status.add_argument("job_dir", metavar="DIR")
+    status.add_argument("job_dir", metavar="DIR", help="the job directory")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_commands.status)
 
     wait = commands.add_parser("wait", help="poll until every batch has ended")
-    wait.add_argument("job_dir", metavar="DIR")
+    wait.add_argument("job_dir", metavar="DIR", help="the job directory")
     wait.add_argument(
         "--timeout",
         type=seconds,
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.set_defaults(handler=_commands.wait)
 
     results = commands.add_parser("results", help="write one result per request")
-    results.add_argument("job_dir", metavar="DIR")
+    results.add_argument("job_dir", metavar="DIR", help="the job directory")
     _results_options(results)
     results.add_argument(
         "--partial",
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.set_defaults(handler=_commands.results)
 
     retry = commands.add_parser("retry", help="resubmit failed requests as new batches")
-    retry.add_argument("job_dir", metavar="DIR")
+    retry.add_argument("job_dir", metavar="DIR", help="the job directory")
     retry.add_argument("--wait", action="store_true", help="wait for the new batches")
     retry.add_argument(
         "--all", action="store_true", help="retry permanent failures too"
@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cancel",
         help="cancel every unfinished batch (also while another process waits)",
     )
-    cancel.add_argument("job_dir", metavar="DIR")
+    cancel.add_argument("job_dir", metavar="DIR", help="the job directory")
     _common(cancel)
     cancel.set_defaults(handler=_commands.cancel)
 

@@ -24,13 +24,39 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _field_docs(cls: type[Any]) -> dict[str, str]:
+    """The ``Attributes:`` section of a class's docstring, by field name."""
+    docs: dict[str, str] = {}
+    name = None
+    in_section = False
+    for line in (cls.__doc__ or "").splitlines():
+        text = line.strip()
+        if text == "Attributes:":
+            in_section = True
+            continue
+        if not in_section or not text:
+            continue
+        head, sep, rest = text.partition(": ")
+        if sep and head.isidentifier() and len(line) - len(line.lstrip()) <= 8:
+            name = head
+            docs[name] = rest
+        elif name is not None:
+            docs[name] += " " + text
+    return docs
+
+
 def _add_fields(group: Any, cls: type[Any], prefix: str) -> None:
-    """Add one flag per dataclass field, typed by its default."""
+    """Add one flag per dataclass field, typed by its default, its help text from
+    the class's docstring."""
+    docs = _field_docs(cls)
     for item in dataclasses.fields(cls):
         default = item.default
         dest = f"{prefix}{item.name}"
+        about = docs.get(item.name, item.name.replace("_", " ")).rstrip(".")
         if isinstance(default, bool):
-            group.add_argument(_flag(item.name), dest=dest, action="store_true")
+            group.add_argument(
+                _flag(item.name), dest=dest, action="store_true", help=about
+            )
         else:
             kind = int if isinstance(default, int) else float
             group.add_argument(
@@ -39,7 +65,7 @@ def _add_fields(group: Any, cls: type[Any], prefix: str) -> None:
                 type=kind,
                 default=default,
                 metavar=kind.__name__.upper(),
-                help=f"(default {default})",
+                help=f"{about} (default {default})",
             )
 
 
@@ -62,13 +88,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="require the key held in this environment variable",
     )
     parser.add_argument(
-        "--clock", choices=("instant", "fast", "realistic"), default="instant"
+        "--clock",
+        choices=("instant", "fast", "realistic"),
+        default="instant",
+        help="how long batches take: no time, realistic at 600x, or realistic "
+        "(default instant)",
     )
     parser.add_argument(
         "--time-scale", type=float, help="emulated seconds per real second"
     )
-    parser.add_argument("--reply-words", type=int, default=12)
-    parser.add_argument("--embedding-dims", type=int, default=8)
+    parser.add_argument(
+        "--reply-words",
+        type=int,
+        default=12,
+        help="words in each generated reply, at most max_tokens (default 12)",
+    )
+    parser.add_argument(
+        "--embedding-dims",
+        type=int,
+        default=8,
+        help="length of each generated embedding (default 8)",
+    )
     _add_fields(parser.add_argument_group("faults"), Faults, "fault_")
     _add_fields(parser.add_argument_group("limits"), Limits, "limit_")
 

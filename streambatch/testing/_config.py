@@ -89,7 +89,18 @@ class Timings:
 
 @dataclass(frozen=True)
 class Limits:
-    """Provider limits the emulator enforces (PROVIDERS.md 2.9, 4.6 and 5.6)."""
+    """Provider limits the emulator enforces (the providers' documented ones).
+
+    Attributes:
+        openai_max_file_bytes: The largest OpenAI file upload, in bytes.
+        openai_max_batch_bytes: The largest OpenAI batch input file, in bytes.
+        openai_max_requests: The most requests in one OpenAI batch.
+        anthropic_max_body_bytes: The largest Anthropic create body, in bytes.
+        anthropic_max_requests: The most requests in one Anthropic batch.
+        gemini_max_file_bytes: The largest Gemini file upload, in bytes.
+        gemini_max_inline_bytes: The largest Gemini inline create body, in bytes.
+        gemini_max_requests: The most requests in one Gemini batch.
+    """
 
     openai_max_file_bytes: int = 512 * MB
     openai_max_batch_bytes: int = 200 * MB

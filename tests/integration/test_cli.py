@@ -321,3 +321,26 @@ def test_an_unfinished_emulator_job_is_not_resumed_against_a_new_emulator(
     manifest.write_text(json.dumps(data))
     assert main(run) == 2
     assert "use a new --job-dir" in capsys.readouterr().err
+
+
+def test_every_option_of_every_subcommand_has_help_text() -> None:
+    import argparse
+
+    from streambatch.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ]
+    seen = 0
+    for name, sub in {"": parser, **commands.choices}.items():
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            if action.help == argparse.SUPPRESS:
+                continue
+            assert action.help, (
+                f"streambatch {name} {action.option_strings or action.dest}"
+            )
+            seen += 1
+    assert seen > 60  # the emulator's faults and limits among them
