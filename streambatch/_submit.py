@@ -22,6 +22,7 @@ from ._core.jobstate import (
 )
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._errors import JobError
+from ._io.claims import claim, claimed
 from ._io.http import Transport
 from ._io.store import JobStore
 from ._providers.batches import BatchAPI, ChunkRef
@@ -117,9 +118,13 @@ class _Submitter:
                     log.info("chunk %d: found batch %s from before", chunk.index, found)
                     return found
             look_first = True  # from now on, a failed create may have landed
-            return await self.transport.drive(
+            made = await self.transport.drive(
                 self.api.create(chunk_ref(self.store, chunk, record), record.file_id)
             )
+            await asyncio.to_thread(
+                claim, made
+            )  # no other job of this machine may take it
+            return made
 
         batch_id = await self.transport.retrying(
             attempt, idempotent=True, what=f"create of chunk {chunk.index}"
@@ -129,8 +134,18 @@ class _Submitter:
         log.info("chunk %d: batch %s", chunk.index, batch_id)
 
     async def _find(self, chunk: ChunkRecord, record: BatchRecord) -> str | None:
-        """A batch an earlier create call made for this attempt, if there is one."""
-        known = frozenset(b.batch_id for _, b in self.store.attempts() if b.batch_id)
-        return await self.transport.drive(
-            self.api.find(chunk_ref(self.store, chunk, record), known)
-        )
+        """A batch an earlier create call made for this attempt, if there is one.
+
+        Batches this job, or any job of this machine, has taken are passed over,
+        and the one found is claimed before it is used: two jobs never take the
+        same batch (``_io.claims``).
+        """
+        own = frozenset(b.batch_id for _, b in self.store.attempts() if b.batch_id)
+        known = own | await asyncio.to_thread(claimed)
+        while True:
+            found = await self.transport.drive(
+                self.api.find(chunk_ref(self.store, chunk, record), known)
+            )
+            if found is None or await asyncio.to_thread(claim, found):
+                return found
+            known |= {found}  # another job claimed it meanwhile: look on

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import aiofiles
 import msgspec
 
 from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
@@ -107,18 +106,23 @@ async def split_input(
     job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
     framer = LineFramer(max_line_bytes)
     utf8 = Utf8Check(os.fspath(path), max_problems)
-    async with job, aiofiles.open(path, "rb") as file, utf8:
-        block = await file.read(_READ_BYTES)
-        text = block.removeprefix(_BOM)
-        while block:
-            # read ahead; on an error, closing the file waits for this read to end
-            reading = asyncio.ensure_future(file.read(_READ_BYTES))
-            utf8.feed(block)
-            await job.feed(framer.feed(text), block)
-            block = text = await reading
-        await job.feed(framer.close())
-        job.splitter.report_found(*await utf8.result())
-        return await job.finish(os.fspath(path))
+    # The input is opened on the loop (a local open is instant): a task cancelled
+    # while a thread opened it would leave it open. Reads go to a thread.
+    with open(path, "rb") as file:  # noqa: ASYNC230  # see above
+        async with job, utf8:
+            block = await asyncio.to_thread(file.read, _READ_BYTES)
+            text = block.removeprefix(_BOM)
+            while block:
+                # read ahead; on an error, closing the file waits for this read
+                reading = asyncio.ensure_future(
+                    asyncio.to_thread(file.read, _READ_BYTES)
+                )
+                utf8.feed(block)
+                await job.feed(framer.feed(text), block)
+                block = text = await reading
+            await job.feed(framer.close())
+            job.splitter.report_found(*await utf8.result())
+            return await job.finish(os.fspath(path))
 
 
 async def split_requests(
@@ -251,9 +255,11 @@ class _Job:
         self._pending = asyncio.ensure_future(work)
 
     async def _drain(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await pending
+        # Shielded: a cancelled split must not stop waiting for a worker that
+        # goes on writing (and opening chunk files) in its thread.
+        if self._pending is not None:
+            await asyncio.shield(self._pending)
+            self._pending = None
 
     def _apply(self, raw: bytes, step: Step) -> None:
         """Hash and write one step's bytes (in a worker thread)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -311,3 +312,71 @@ async def test_results_cancelled_at_every_await_leave_nothing_half_written(
     assert turns > 3
     assert counts["succeeded"] == 3000
     assert len(out.read_bytes().splitlines()) == 3000
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+async def test_a_job_cancelled_after_any_number_of_loop_turns_resumes_whole(
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str
+) -> None:
+    """submit, wait, download and results, cancelled after 0, 1, 2, 3, 5, 8, ...
+    turns of the event loop (Fibonacci, until the job finishes first): each time
+    the job resumes to exactly one result per request, and no batch twice."""
+    count = 300
+    write_sample(str(tmp_path / "in.jsonl"), provider, count)
+    records = emulator.records
+
+    async def everything(job_dir: pathlib.Path) -> list[sb.Result]:
+        async with client_for(emulator, provider) as client:
+            with await client.submit(
+                tmp_path / "in.jsonl", job_dir=job_dir, max_requests=100
+            ) as job:
+                return await finish(job)
+
+    turns, after = 0, 1
+    rounds = 0
+    while True:
+        job_dir = tmp_path / f"job-{rounds}"
+        before = len(records.batches(provider))
+        task = asyncio.create_task(everything(job_dir))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        if task.done():
+            check_complete(provider, count, task.result())
+            break
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        check_complete(provider, count, await everything(job_dir))
+        assert len(records.batches(provider)) - before == 3, turns
+        turns, after = after, turns + after
+        rounds += 1
+    assert rounds >= 8
+
+
+async def test_a_resumed_anthropic_job_never_takes_another_jobs_batch(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    """Job A's create fails in an outage (its intent stays recorded); job B, on
+    the same key with a chunk of the same size, runs; A resumes and must make its
+    own batch, not take B's (which its size and time would match)."""
+    write_sample(str(tmp_path / "a.jsonl"), "anthropic", 50, seed=1)
+    write_sample(str(tmp_path / "b.jsonl"), "anthropic", 50, seed=2)
+    b_lines = (tmp_path / "b.jsonl").read_text().replace('"req-', '"b-')
+    (tmp_path / "b.jsonl").write_text(b_lines)
+    quick = sb.RetryPolicy(max_attempts=1)
+    url = emulator.anthropic_base_url
+    emulator.faults.server_error_rate = 1.0
+    async with sb.Client("anthropic", base_url=url, retry=quick) as client:
+        with pytest.raises(sb.HTTPStatusError):
+            await client.submit(tmp_path / "a.jsonl", job_dir=tmp_path / "a")
+    emulator.faults.server_error_rate = 0.0
+    assert emulator.records.batches("anthropic") == []
+    async with sb.Client("anthropic", base_url=url) as client:
+        with await client.submit(tmp_path / "b.jsonl", job_dir=tmp_path / "b") as b:
+            b_results = await finish(b)
+        with await client.submit(tmp_path / "a.jsonl", job_dir=tmp_path / "a") as a:
+            a_results = await finish(a)
+    assert {r.custom_id[:2] for r in b_results} == {"b-"}
+    assert {r.custom_id for r in a_results} == {f"req-{k:06d}" for k in range(50)}
+    assert {r.status for r in a_results} == {"succeeded"}
+    assert len(emulator.records.batches("anthropic")) == 2

@@ -1,0 +1,64 @@
+"""The batches that jobs on this machine have taken as their own.
+
+A provider without batch metadata (Anthropic) lets a resumed job find a batch
+its lost create made only by matching (size and time), and a match could be
+another job's batch. Every job records each batch it creates or adopts here, and
+a look-up passes over what is recorded, so two jobs of one machine never take
+the same batch. The file is ``$STREAMBATCH_STATE_DIR/claimed-batches`` (by default
+``~/.local/state/streambatch``), one batch id a line, appended under a lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+__all__ = ("claim", "claimed")
+
+
+def _path() -> Path:
+    root = os.environ.get("STREAMBATCH_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"),
+        "streambatch",
+    )
+    return Path(root) / "claimed-batches"
+
+
+def _open() -> int:
+    path = _path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+
+
+def _read(fd: int) -> set[str]:
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = bytearray()
+    while block := os.read(fd, 1 << 20):
+        data += block
+    return set(data.decode("utf-8", "replace").split())
+
+
+def claimed() -> frozenset[str]:
+    """Every batch id a job of this machine has taken."""
+    fd = _open()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return frozenset(_read(fd))
+    finally:
+        os.close(fd)
+
+
+def claim(batch_id: str) -> bool:
+    """Record ``batch_id`` as taken; False if a job had taken it already."""
+    fd = _open()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if batch_id in _read(fd):
+            return False
+        line = f"{batch_id}\n".encode()
+        if os.write(fd, line) != len(line):
+            raise OSError(f"{_path()}: short write")
+        return True
+    finally:
+        os.close(fd)
