@@ -118,19 +118,19 @@ class _Submitter:
                     log.info("chunk %d: found batch %s from before", chunk.index, found)
                     return found
             look_first = True  # from now on, a failed create may have landed
-            made = await self.transport.drive(
+            return await self.transport.drive(
                 self.api.create(chunk_ref(self.store, chunk, record), record.file_id)
             )
-            await asyncio.to_thread(
-                claim, made
-            )  # no other job of this machine may take it
-            return made
 
         batch_id = await self.transport.retrying(
             attempt, idempotent=True, what=f"create of chunk {chunk.index}"
         )
         assert batch_id is not None
         self._apply(chunk, created(record, batch_id))
+        # No other job of this machine may take it for its own (a look-up of theirs
+        # passes over it). Claimed after it is recorded: a job that dies between
+        # finds it again by its own look-up, which claims it then.
+        await asyncio.to_thread(claim, batch_id, self.store.manifest.job_id)
         log.info("chunk %d: batch %s", chunk.index, batch_id)
 
     async def _find(self, chunk: ChunkRecord, record: BatchRecord) -> str | None:
@@ -141,11 +141,12 @@ class _Submitter:
         same batch (``_io.claims``).
         """
         own = frozenset(b.batch_id for _, b in self.store.attempts() if b.batch_id)
-        known = own | await asyncio.to_thread(claimed)
+        job_id = self.store.manifest.job_id
+        known = own | await asyncio.to_thread(claimed, job_id)
         while True:
             found = await self.transport.drive(
                 self.api.find(chunk_ref(self.store, chunk, record), known)
             )
-            if found is None or await asyncio.to_thread(claim, found):
+            if found is None or await asyncio.to_thread(claim, found, job_id):
                 return found
             known |= {found}  # another job claimed it meanwhile: look on

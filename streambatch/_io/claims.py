@@ -5,7 +5,9 @@ its lost create made only by matching (size and time), and a match could be
 another job's batch. Every job records each batch it creates or adopts here, and
 a look-up passes over what is recorded, so two jobs of one machine never take
 the same batch. The file is ``$STREAMBATCH_STATE_DIR/claimed-batches`` (by default
-``~/.local/state/streambatch``), one batch id a line, appended under a lock.
+``~/.local/state/streambatch``), a line per claim (``BATCH_ID JOB_ID``), appended
+under a lock. A job's own claims are its own: a job that claimed a batch and died
+before recording it finds it again.
 """
 
 from __future__ import annotations
@@ -31,32 +33,38 @@ def _open() -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
 
 
-def _read(fd: int) -> set[str]:
+def _read(fd: int) -> dict[str, str]:
+    """Each claimed batch id, and the job that claimed it."""
     os.lseek(fd, 0, os.SEEK_SET)
     data = bytearray()
     while block := os.read(fd, 1 << 20):
         data += block
-    return set(data.decode("utf-8", "replace").split())
+    owners: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        batch_id, _, job_id = line.partition(" ")
+        owners.setdefault(batch_id, job_id)
+    return owners
 
 
-def claimed() -> frozenset[str]:
-    """Every batch id a job of this machine has taken."""
+def claimed(job_id: str) -> frozenset[str]:
+    """Every batch id another job of this machine has taken."""
     fd = _open()
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
-        return frozenset(_read(fd))
+        return frozenset(b for b, owner in _read(fd).items() if owner != job_id)
     finally:
         os.close(fd)
 
 
-def claim(batch_id: str) -> bool:
-    """Record ``batch_id`` as taken; False if a job had taken it already."""
+def claim(batch_id: str, job_id: str) -> bool:
+    """Record ``batch_id`` as the job's; False if another job had taken it."""
     fd = _open()
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if batch_id in _read(fd):
-            return False
-        line = f"{batch_id}\n".encode()
+        owner = _read(fd).get(batch_id)
+        if owner is not None:
+            return owner == job_id
+        line = f"{batch_id} {job_id}\n".encode()
         if os.write(fd, line) != len(line):
             raise OSError(f"{_path()}: short write")
         return True
