@@ -234,7 +234,6 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         f"{status}={counts[status]}"
         for status in ("succeeded", "errored", "expired", "canceled")
     )
-    parts += f" truncated={counts.truncated}"
     elapsed = time.monotonic() - started
     total = sum(counts.values())
     failures = _failures(job)
@@ -250,7 +249,8 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         tail = "; the job was cancelled"
     cost = f" cost={_cost(counts.cost)}" if counts.cost is not None else ""
     print(
-        f"results: {parts} total={total}{cost} -> {args.output} ({elapsed:.1f}s){tail}",
+        f"results: {parts} total={total} truncated={counts.truncated}{cost} "
+        f"-> {args.output} ({elapsed:.1f}s){tail}",
         file=sys.stderr if args.output == STDOUT else sys.stdout,  # -o -: results
         flush=True,
     )

@@ -82,7 +82,10 @@ def test_a_cut_off_answer_is_a_success_with_max_tokens_and_is_spliced() -> None:
 
 def responses(custom_id: str, **fields: object) -> str:
     item = {"type": "message", "content": [{"type": "output_text", "text": "x"}]}
-    body = {"output": [item], "usage": {"input_tokens": 1, "output_tokens": 1}}
+    body: dict[str, object] = {
+        "output": [item],
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
     body.update(fields)
     return json.dumps(
         {"custom_id": custom_id, "response": {"status_code": 200, "body": body}}
