@@ -147,60 +147,6 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
     return job
 
 
-async def _check_cost(args: argparse.Namespace) -> None:
-    """Refuse a new job whose estimated cost is above ``--max-cost`` (ConfigError,
-    before anything is uploaded)."""
-    tally = await _estimate(args, model=None)
-    cost_in, cost_out, _ = tally.cost()
-    total = cost_in + cost_out
-    if total > args.max_cost:
-        raise ConfigError(
-            f"input {args.input}: estimated batch cost {format_usd(total)} (input "
-            f"~{format_usd(cost_in)}, output at most {format_usd(cost_out)}) is "
-            f"above --max-cost {format_usd(args.max_cost)}; nothing was submitted"
-        )
-    if tally.uncapped:
-        print(
-            f"streambatch: {tally.uncapped:,} requests set no max_tokens: their "
-            "output is not in the estimate checked against --max-cost",
-            file=sys.stderr,
-        )
-
-
-async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
-    """The estimate of ``args.input``, every line readable and every model priced.
-
-    Raises:
-        InputError: a line is not a request, or there is none.
-        ConfigError: a model has no price (the message names close ones).
-    """
-    prices = dict(args.price)
-    tally = Estimate(args.provider, model, prices)
-    framer = LineFramer()
-    async for block in file_chunks(args.input):
-        _count(tally, framer.feed(block))
-    _count(tally, framer.close())
-    if tally.first_unreadable is not None:
-        raise InputError(
-            f"not a request line for {args.provider} ({tally.unreadable:,} such lines)",
-            path=args.input,
-            line_no=tally.first_unreadable,
-        )
-    if not tally.requests:
-        raise InputError("the input holds no request", path=args.input)
-    unknown = tally.cost()[2]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = close_names(name, prices)
-            hints.append(f"{name} (close: {', '.join(close)})" if close else name)
-        raise ConfigError(
-            f"no price known for {'; '.join(hints)} (prices as of {PRICES_AS_OF}); "
-            "pass --price MODEL=IN/OUT (USD per million tokens) or --model"
-        )
-    return tally
-
-
 async def _wait(args: argparse.Namespace, job: Job) -> None:
     view = ProgressView(job.progress(), quiet=args.quiet)
     try:
@@ -437,6 +383,60 @@ async def estimate(args: argparse.Namespace) -> int:
         f"(prices as of {PRICES_AS_OF})"
     )
     return 0
+
+
+async def _check_cost(args: argparse.Namespace) -> None:
+    """Refuse a new job whose estimated cost is above ``--max-cost`` (ConfigError,
+    before anything is uploaded)."""
+    tally = await _estimate(args, model=None)
+    cost_in, cost_out, _ = tally.cost()
+    total = cost_in + cost_out
+    if total > args.max_cost:
+        raise ConfigError(
+            f"input {args.input}: estimated batch cost {format_usd(total)} (input "
+            f"~{format_usd(cost_in)}, output at most {format_usd(cost_out)}) is "
+            f"above --max-cost {format_usd(args.max_cost)}; nothing was submitted"
+        )
+    if tally.uncapped:
+        print(
+            f"streambatch: {tally.uncapped:,} requests set no max_tokens: their "
+            "output is not in the estimate checked against --max-cost",
+            file=sys.stderr,
+        )
+
+
+async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
+    """The estimate of ``args.input``, every line readable and every model priced.
+
+    Raises:
+        InputError: a line is not a request, or there is none.
+        ConfigError: a model has no price (the message names close ones).
+    """
+    prices = dict(args.price)
+    tally = Estimate(args.provider, model, prices)
+    framer = LineFramer()
+    async for block in file_chunks(args.input):
+        _count(tally, framer.feed(block))
+    _count(tally, framer.close())
+    if tally.first_unreadable is not None:
+        raise InputError(
+            f"not a request line for {args.provider} ({tally.unreadable:,} such lines)",
+            path=args.input,
+            line_no=tally.first_unreadable,
+        )
+    if not tally.requests:
+        raise InputError("the input holds no request", path=args.input)
+    unknown = tally.cost()[2]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = close_names(name, prices)
+            hints.append(f"{name} (close: {', '.join(close)})" if close else name)
+        raise ConfigError(
+            f"no price known for {'; '.join(hints)} (prices as of {PRICES_AS_OF}); "
+            "pass --price MODEL=IN/OUT (USD per million tokens) or --model"
+        )
+    return tally
 
 
 def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:
