@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 import msgspec
 
 from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
-from ._core.manifest import ChunkRecord
+from ._core.manifest import ChunkRecord, Cost
 from ._core.parse import ResultParser
+from ._core.pricing import CostTally, Price, request_model
 from ._core.splice import RecordSplicer
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
@@ -26,6 +27,7 @@ from ._io.store import JobStore
 from ._models import Result
 
 __all__ = (
+    "ResultCounts",
     "decode_id",
     "iter_results",
     "request_ids",
@@ -148,39 +150,94 @@ async def result_batches(
 
 _ENCODER = msgspec.json.Encoder()
 
+Only = Literal["succeeded", "failed", "truncated"]
+"""Which records a results file keeps: the succeeded, the failed (everything
+else), or the truncated (cut off at the token limit: ``stop_reason``
+``max_tokens``)."""
+
+
+class ResultCounts(Counter[str]):
+    """The records written, counted by status, with what the summary adds.
+
+    Attributes:
+        truncated: the records cut off at the token limit (``max_tokens``).
+        cost: what the records' usage cost (also recorded in the manifest).
+    """
+
+    truncated: int = 0
+    cost: Cost | None = None
+
+
+async def chunk_model(store: JobStore, chunk: ChunkRecord) -> str:
+    """The model the chunk's first request names: every request of an OpenAI
+    or Gemini batch names the batch's one model (an Anthropic chunk that mixes
+    models is priced as its first)."""
+    framer = LineFramer()
+    async for block in file_chunks(store.dir.chunk_path(chunk.path)):
+        for frame in framer.feed(block):
+            if isinstance(frame, Lines):
+                first = bytes(frame.data).split(b"\n", 1)[0]
+                return request_model(store.manifest.provider, first)
+    return ""
+
 
 async def write_results(
     store: JobStore,
     path: str | os.PathLike[str],
     *,
     with_response: bool = False,
-    only: Literal["succeeded", "failed"] | None = None,
-) -> Counter[str]:
+    only: Only | None = None,
+    prices: Mapping[str, Price] | None = None,
+) -> ResultCounts:
     """Write every request's result to ``path`` as JSONL; count them by status.
 
     A file appears whole or not at all (written beside it, then renamed);
     ``"-"`` is stdout, and a FIFO or device is written through. The input file,
     a file inside the job directory and a directory are refused (ConfigError).
-    ``only`` keeps the succeeded or the failed (everything else) records; the
-    counts cover all of them.
+    ``only`` keeps some of the records (:data:`Only`); the counts cover all of
+    them. What their usage cost (at ``prices``, then the built-in table's) is
+    counted and recorded in the job's manifest.
     """
-    counts: Counter[str] = Counter()
+    counts = ResultCounts()
+    tally = CostTally(prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
     sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
     async with open_output(path, needed=sizes) as file:
         for chunk in store.manifest.chunks:
+            used = [0, 0]  # input, output tokens
             async for rows in result_batches(
                 store, chunk, with_response=with_response, splice=True
             ):
-                counts.update(row.status for row in rows)
-                if only is not None:
+                _count(rows, counts, used)
+                if only == "truncated":
+                    rows = [r for r in rows if r.stop_reason == "max_tokens"]
+                elif only is not None:
                     keep = only == "succeeded"
                     rows = [r for r in rows if (r.status == "succeeded") == keep]
                 buffer += _ENCODER.encode_lines(rows)
                 if len(buffer) >= 1 << 20:
                     await file.write(bytes(buffer))
                     buffer.clear()
+            if any(used):
+                tally.add(await chunk_model(store, chunk), *used)
         await file.write(bytes(buffer))
+    counts.cost = tally.cost()
+    store.record_cost(counts.cost)
     return counts
+
+
+def _count(rows: list[Result], counts: ResultCounts, used: list[int]) -> None:
+    """Add the records' statuses, truncated ones and tokens to the counts."""
+    counts.update(row.status for row in rows)
+    tokens_in = tokens_out = 0
+    for row in rows:
+        usage = row.usage
+        if usage is not None:
+            tokens_in += usage.input_tokens
+            tokens_out += usage.output_tokens
+        if row.stop_reason == "max_tokens":
+            counts.truncated += 1
+    used[0] += tokens_in
+    used[1] += tokens_out

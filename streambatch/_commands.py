@@ -18,10 +18,10 @@ import msgspec
 from ._client import Client
 from ._core.jobstate import batch_failed, progress_of
 from ._core.lines import LineFramer, Lines, Overlong
-from ._core.manifest import BatchRecord, ChunkRecord, Manifest
+from ._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
 from ._core.policy import PollPolicy
-from ._core.pricing import PRICES_AS_OF, Estimate
-from ._errors import ConfigError, JobError, JobLocked
+from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
+from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
@@ -129,6 +129,8 @@ def _poll(args: argparse.Namespace) -> PollPolicy:
 
 async def _submit(args: argparse.Namespace, client: Client) -> Job:
     started = time.monotonic()
+    if args.max_cost is not None and _recorded(args.job_dir) is None:
+        await _check_cost(args)
     job = await client.submit(
         args.input,
         job_dir=args.job_dir,
@@ -180,7 +182,10 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
     or the job was cancelled."""
     await job.download()
     counts = await job.write_results(
-        args.output, with_response=args.with_response, only=args.only
+        args.output,
+        with_response=args.with_response,
+        only=args.only,
+        prices=dict(args.price),
     )
     parts = " ".join(
         f"{status}={counts[status]}"
@@ -199,12 +204,22 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         )
     elif job.manifest.cancelled:
         tail = "; the job was cancelled"
+    cost = f" cost={_cost(counts.cost)}" if counts.cost is not None else ""
     print(
-        f"results: {parts} total={total} -> {args.output} ({elapsed:.1f}s){tail}",
+        f"results: {parts} total={total} truncated={counts.truncated}{cost} "
+        f"-> {args.output} ({elapsed:.1f}s){tail}",
         file=sys.stderr if args.output == STDOUT else sys.stdout,  # -o -: results
         flush=True,
     )
     return EXIT_FAILURE if tail else 0
+
+
+def _cost(cost: Cost) -> str:
+    """A recorded cost as the summary and ``status`` show it."""
+    shown = format_usd(cost.usd)
+    if cost.unpriced:
+        shown += f" (not counted, no price: {', '.join(cost.unpriced)})"
+    return shown
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -280,6 +295,7 @@ async def status(args: argparse.Namespace) -> int:
             "sent": progress.sent,
             "batches": progress.batches,
             "cancelled": manifest.cancelled,
+            "cost": manifest.cost,
             "chunks": [
                 {
                     "index": c.index,
@@ -295,6 +311,13 @@ async def status(args: argparse.Namespace) -> int:
         print(msgspec.json.encode(document).decode())
     else:
         print(f"job {manifest.job_id} ({manifest.provider}): {describe(progress)}")
+        if manifest.cost is not None:
+            print(
+                f"cost: {_cost(manifest.cost)} from the usage of the results "
+                f"written ({manifest.cost.input_tokens:,} input, "
+                f"{manifest.cost.output_tokens:,} output tokens; prices as of "
+                f"{manifest.cost.prices_as_of})"
+            )
     return 0
 
 
@@ -350,37 +373,82 @@ async def retry(args: argparse.Namespace) -> int:
 
 
 async def estimate(args: argparse.Namespace) -> int:
-    """``estimate``: requests, estimated tokens and batch cost of an input (offline)."""
-    tally = Estimate(args.provider, args.model)
-    framer = LineFramer()
-    async for block in file_chunks(args.input):
-        _count(tally, framer.feed(block))
-    _count(tally, framer.close())
-    cost_in, cost_out, unknown = tally.cost()
-    print(
-        f"requests: {tally.requests:,}"
-        + (
-            f" ({tally.unreadable:,} unreadable lines skipped)"
-            if tally.unreadable
-            else ""
-        )
-    )
+    """``estimate``: requests, estimated tokens and batch cost of an input (offline).
+
+    Exit 2 if a line is not a request or a model has no price."""
+    tally = await _estimate(args, model=args.model)
+    cost_in, cost_out, _ = tally.cost()
+    print(f"requests: {tally.requests:,}")
     print(f"input tokens (estimated, ~4 bytes each): {tally.input_tokens:,}")
     print(
         f"output tokens at most (max_tokens): {tally.output_cap:,}"
         + (f"; {tally.uncapped:,} requests set no cap" if tally.uncapped else "")
     )
     print(
-        f"batch cost: input ~${cost_in:,.2f}, output at most ${cost_out:,.2f}, total at most ~${cost_in + cost_out:,.2f} (prices as of {PRICES_AS_OF})"
+        f"batch cost: input ~{format_usd(cost_in)}, output at most "
+        f"{format_usd(cost_out)}, total at most ~{format_usd(cost_in + cost_out)} "
+        f"(prices as of {PRICES_AS_OF})"
     )
-    if unknown:
-        print(f"no price known for: {', '.join(unknown)} (not counted; try --model)")
     return 0
+
+
+async def _check_cost(args: argparse.Namespace) -> None:
+    """Refuse a new job whose estimated cost is above ``--max-cost`` (ConfigError,
+    before anything is uploaded)."""
+    tally = await _estimate(args, model=None)
+    cost_in, cost_out, _ = tally.cost()
+    total = cost_in + cost_out
+    if total > args.max_cost:
+        raise ConfigError(
+            f"input {args.input}: estimated batch cost {format_usd(total)} (input "
+            f"~{format_usd(cost_in)}, output at most {format_usd(cost_out)}) is "
+            f"above --max-cost {format_usd(args.max_cost)}; nothing was submitted"
+        )
+    if tally.uncapped:
+        print(
+            f"streambatch: {tally.uncapped:,} requests set no max_tokens: their "
+            "output is not in the estimate checked against --max-cost",
+            file=sys.stderr,
+        )
+
+
+async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
+    """The estimate of ``args.input``, every line readable and every model priced.
+
+    Raises:
+        InputError: a line is not a request, or there is none.
+        ConfigError: a model has no price (the message names close ones).
+    """
+    prices = dict(args.price)
+    tally = Estimate(args.provider, model, prices)
+    framer = LineFramer()
+    async for block in file_chunks(args.input):
+        _count(tally, framer.feed(block))
+    _count(tally, framer.close())
+    if tally.first_unreadable is not None:
+        raise InputError(
+            f"not a request line for {args.provider} ({tally.unreadable:,} such lines)",
+            path=args.input,
+            line_no=tally.first_unreadable,
+        )
+    if not tally.requests:
+        raise InputError("the input holds no request", path=args.input)
+    unknown = tally.cost()[2]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = close_names(name, prices)
+            hints.append(f"{name} (close: {', '.join(close)})" if close else name)
+        raise ConfigError(
+            f"no price known for {'; '.join(hints)} (prices as of {PRICES_AS_OF}); "
+            "pass --price MODEL=IN/OUT (USD per million tokens) or --model"
+        )
+    return tally
 
 
 def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:
     for frame in frames:
         if isinstance(frame, Lines):
-            tally.add(frame.data)
+            tally.add(frame.data, frame.first_line)
         else:
-            tally.unreadable += 1
+            tally.skipped(frame.line)

@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from ._collect import iter_results, write_results
+from ._collect import Only, ResultCounts, iter_results, write_results
 from ._core.jobstate import Progress, progress_of
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy
+from ._core.pricing import Price
 from ._download import download_all
 from ._io.http import Transport
 from ._io.jobdir import JobDir
@@ -179,15 +179,20 @@ class Job:
         path: str | os.PathLike[str],
         *,
         with_response: bool = False,
-        only: Literal["succeeded", "failed"] | None = None,
-    ) -> Counter[str]:
+        only: Only | None = None,
+        prices: Mapping[str, Price] | None = None,
+    ) -> ResultCounts:
         """Write one JSON line per request to ``path``; return the counts by status.
 
-        Call :meth:`download` first. ``only`` keeps the succeeded records or the
-        failed ones (errored, expired, canceled); the counts cover all.
+        Call :meth:`download` first. ``only`` keeps the succeeded records, the
+        failed ones (errored, expired, canceled) or the truncated ones (cut off
+        at the token limit); the counts cover all. The counts also tell how many
+        were truncated and what the results cost (``prices``: the user's, in
+        USD per million tokens, before the built-in table), which is recorded
+        for ``status``.
         """
         return await write_results(
-            self.store, path, with_response=with_response, only=only
+            self.store, path, with_response=with_response, only=only, prices=prices
         )
 
     async def retry_failed(

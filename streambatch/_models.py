@@ -10,10 +10,15 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ("Result", "ResultError", "Status", "Usage")
+__all__ = ("Result", "ResultError", "Status", "StopReason", "Usage")
 
 Status = Literal["succeeded", "errored", "canceled", "expired"]
 """The outcome of one request."""
+
+StopReason = Literal[
+    "end", "max_tokens", "stop_sequence", "tool_use", "content_filter", "refusal"
+]
+"""Why the model stopped, normalised across providers (see docs/parsing.md)."""
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -49,12 +54,17 @@ class Result(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ``response`` field (the provider's raw response body) is present only when it
     was asked for, and ``parsed`` only when a schema was given; both are otherwise
     left out of the JSON.
+
+    ``stop_reason`` is why the model stopped (:data:`StopReason`), or None when
+    the provider gave none. An answer cut off at the token limit is
+    ``succeeded`` with ``stop_reason`` ``"max_tokens"``.
     """
 
     custom_id: str
     status: Status
     text: str | None = None
     usage: Usage | None = None
+    stop_reason: StopReason | None = None
     error: ResultError | None = None
     batch_id: str | None = None
     attempt: int = 1

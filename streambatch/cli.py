@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__, _commands
 from ._args import OneLineParser, check_args, count, seconds
+from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
@@ -47,6 +48,45 @@ def _size(text: str) -> int:
     if size < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
     return size
+
+
+def _price(text: str) -> tuple[str, Price]:
+    try:
+        return parse_price(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not an amount of USD: {text!r}")
+    return value
+
+
+def _pricing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        default=[],
+        metavar="MODEL=IN/OUT",
+        help="price MODEL (and the names it starts) at IN and OUT USD per million "
+        "input and output tokens, before the built-in table; repeatable",
+    )
+
+
+def _cost_limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-cost",
+        type=_usd,
+        metavar="USD",
+        help="refuse the job, before anything is uploaded, if its estimated "
+        "batch cost (output at its max_tokens) is above USD",
+    )
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -145,6 +185,7 @@ def _emulator(parser: argparse.ArgumentParser) -> None:
 
 
 def _results_options(parser: argparse.ArgumentParser) -> None:
+    _pricing(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -156,8 +197,9 @@ def _results_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["succeeded", "failed"],
-        help="write only these records (the summary counts all)",
+        choices=["succeeded", "failed", "truncated"],
+        help="write only these records (truncated: cut off at max_tokens; the "
+        "summary counts all)",
     )
 
 
@@ -175,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="submit, wait and write results (resumes)")
     _new_job(run)
     _results_options(run)
+    _cost_limit(run)
     _polling(run)
     _emulator(run)
     _common(run)
@@ -189,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=argparse.SUPPRESS,  # refused: the emulator would die with the command
     )
+    _pricing(submit)
+    _cost_limit(submit)
     _common(submit)
     submit.set_defaults(handler=_commands.submit)
 
@@ -258,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the provider whose prices apply",
     )
     estimate.add_argument("--model", help="price every request as this model")
+    _pricing(estimate)
     estimate.set_defaults(handler=_commands.estimate)
 
     emulator = commands.add_parser(

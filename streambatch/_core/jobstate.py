@@ -30,7 +30,7 @@ from typing import NamedTuple
 import msgspec
 
 from .._errors import JobError
-from .manifest import BatchRecord, ChunkRecord, Manifest, Planned
+from .manifest import BatchRecord, ChunkRecord, Cost, Manifest, Planned
 from .states import TERMINAL, BatchState
 
 __all__ = (
@@ -42,6 +42,7 @@ __all__ = (
     "Step",
     "batch_failed",
     "cancel_requested",
+    "cost_found",
     "create_intended",
     "created",
     "download_lost",
@@ -208,6 +209,11 @@ def retry_added(chunk: ChunkRecord, parts: list[tuple[str, int]]) -> list[Step]:
         record = BatchRecord(attempt=number, path=path, n_requests=n_requests, tag=tag)
         steps.append(Step(record, Durability.SYNC))
     return steps
+
+
+def cost_found(manifest: Manifest, cost: Cost) -> tuple[Manifest, Durability]:
+    """The job's results were written: what their usage cost."""
+    return msgspec.structs.replace(manifest, cost=cost), Durability.WRITE
 
 
 def cancel_requested(manifest: Manifest) -> tuple[Manifest, Durability]:

@@ -106,6 +106,20 @@ class ChunkRecord(
         return record.n_requests if record.n_requests is not None else self.n_requests
 
 
+class Cost(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the job's results cost, from their usage, when last written.
+
+    ``usd`` counts the priced models only; ``unpriced`` names the others (their
+    tokens are not in ``usd``). ``prices_as_of`` dates the price table used.
+    """
+
+    usd: float
+    input_tokens: int
+    output_tokens: int
+    unpriced: list[str] = []
+    prices_as_of: str = ""
+
+
 class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A whole job."""
 
@@ -123,6 +137,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     keep_files: bool = False
     max_requests: int | None = None
     max_bytes: int | None = None
+    cost: Cost | None = None
 
 
 class _Version(msgspec.Struct):

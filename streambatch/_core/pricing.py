@@ -1,9 +1,12 @@
-"""Batch prices per model, and a cost estimate of a batch input (pure).
+"""Batch prices per provider and model, a cost estimate of a batch input, and
+the cost of the tokens a job used (pure).
 
-Prices are USD per million tokens at the 50% batch discount, from PROVIDERS.md
-section 8 (snapshot 2025-2026; they drift: check before relying on them). A model
-is priced by the longest known name it starts with, so dated snapshots such as
-``gpt-4o-mini-2024-07-18`` or ``claude-sonnet-4-5-20250929`` find their family.
+Prices are USD per million tokens at the 50% batch discount (snapshot
+:data:`PRICES_AS_OF`; they drift: check before relying on them). Their sources
+are listed in docs/cost.md. A model is priced by the longest known name it
+starts with, so dated snapshots such as ``gpt-4o-mini-2024-07-18`` or
+``claude-sonnet-4-5-20250929`` find their family. A user's own prices
+(:func:`parse_price`, ``--price MODEL=IN/OUT``) come before the table.
 
 Token counts are estimated, not counted: about 4 bytes of request JSON per input
 token, and each request's output cap (``max_tokens`` and its aliases) as the most
@@ -13,54 +16,142 @@ guide (within a factor of about 1.5 for English prose).
 
 from __future__ import annotations
 
+import difflib
+import math
+from collections.abc import Mapping
+
 import msgspec
 
-__all__ = ("PRICES", "PRICES_AS_OF", "Estimate", "Price", "price_of")
+from .manifest import Cost
+
+__all__ = (
+    "PRICES",
+    "PRICES_AS_OF",
+    "PRICE_TABLE",
+    "CostTally",
+    "Estimate",
+    "Price",
+    "close_names",
+    "cost_of",
+    "format_usd",
+    "parse_price",
+    "price_of",
+    "request_model",
+)
 
 PRICES_AS_OF = "2026-08"
 """When the price table was last read."""
 
 
 class Price(msgspec.Struct, frozen=True):
-    """USD per million tokens: input, output."""
+    """USD per million tokens: input, output, and cached input (a prompt-cache
+    read), None where the table has no cached rate. Thinking tokens are billed
+    as output by every provider here (they are in the output counts)."""
 
     input: float
     output: float
+    cached_input: float | None = None
 
+
+def _cached(ratio: float, price: Price) -> Price:
+    """``price`` with its cached-input rate at ``ratio`` of its input rate."""
+    return Price(price.input, price.output, round(price.input * ratio, 6))
+
+
+# Cached input: Anthropic bills a cache read at 0.1x the input rate (the batch
+# discount applies to both); OpenAI's ratio is its list prices' (0.5x for the
+# gpt-4o family, 0.25x for gpt-4.1, 0.1x for gpt-5). Gemini's is not in the
+# table: its cache is billed apart (docs/cost.md).
+PRICE_TABLE: dict[str, dict[str, Price]] = {
+    "anthropic": {
+        "claude-opus-4-6": _cached(0.1, Price(2.50, 12.50)),
+        "claude-opus-4-5": _cached(0.1, Price(2.50, 12.50)),
+        "claude-opus-4-1": _cached(0.1, Price(7.50, 37.50)),
+        "claude-opus-4": _cached(0.1, Price(7.50, 37.50)),
+        "claude-sonnet-4": _cached(0.1, Price(1.50, 7.50)),
+        "claude-haiku-4-5": _cached(0.1, Price(0.50, 2.50)),
+        "claude-3-5-haiku": _cached(0.1, Price(0.40, 2.00)),
+        "claude-3-haiku": _cached(0.1, Price(0.125, 0.625)),
+    },
+    "openai": {
+        "gpt-4o-mini": _cached(0.5, Price(0.075, 0.30)),
+        "gpt-4o": _cached(0.5, Price(1.25, 5.00)),
+        "gpt-4.1-nano": _cached(0.25, Price(0.05, 0.20)),
+        "gpt-4.1-mini": _cached(0.25, Price(0.20, 0.80)),
+        "gpt-4.1": _cached(0.25, Price(1.00, 4.00)),
+        "gpt-5-mini": _cached(0.1, Price(0.125, 1.00)),
+        "gpt-5": _cached(0.1, Price(0.625, 5.00)),
+        "text-embedding-3-small": Price(0.01, 0.0),
+        "text-embedding-3-large": Price(0.065, 0.0),
+    },
+    "gemini": {
+        "gemini-2.5-pro": Price(0.625, 5.00),  # prompts up to 200k tokens
+        "gemini-2.5-flash-lite": Price(0.05, 0.20),
+        "gemini-2.5-flash": Price(0.15, 1.25),
+    },
+}
+"""Batch prices by provider, then model family (sources: docs/cost.md)."""
+
+PRICE_TABLE["azure"] = PRICE_TABLE["openai"]  # Azure's batch: the same discount
 
 PRICES: dict[str, Price] = {
-    # Anthropic (PROVIDERS.md 8, from the batch-processing docs page)
-    "claude-opus-4-6": Price(2.50, 12.50),
-    "claude-opus-4-5": Price(2.50, 12.50),
-    "claude-opus-4-1": Price(7.50, 37.50),
-    "claude-opus-4": Price(7.50, 37.50),
-    "claude-sonnet-4": Price(1.50, 7.50),
-    "claude-haiku-4-5": Price(0.50, 2.50),
-    "claude-3-5-haiku": Price(0.40, 2.00),
-    "claude-3-haiku": Price(0.125, 0.625),
-    # OpenAI (PROVIDERS.md 8, third-party price pages or 50% of the list price)
-    "gpt-4o-mini": Price(0.075, 0.30),
-    "gpt-4o": Price(1.25, 5.00),
-    "gpt-4.1-nano": Price(0.05, 0.20),
-    "gpt-4.1-mini": Price(0.20, 0.80),
-    "gpt-4.1": Price(1.00, 4.00),
-    "gpt-5-mini": Price(0.125, 1.00),
-    "gpt-5": Price(0.625, 5.00),
-    "text-embedding-3-small": Price(0.01, 0.0),
-    "text-embedding-3-large": Price(0.065, 0.0),
-    # Gemini (PROVIDERS.md 8: 50% of the standard prices; Flash's unconfirmed)
-    "gemini-2.5-pro": Price(0.625, 5.00),  # prompts up to 200k tokens
-    "gemini-2.5-flash-lite": Price(0.05, 0.20),
-    "gemini-2.5-flash": Price(0.15, 1.25),
+    name: price for table in PRICE_TABLE.values() for name, price in table.items()
 }
+"""Every provider's prices in one table (model names do not collide)."""
 
 
-def price_of(model: str) -> Price | None:
-    """The batch price of ``model`` (by its longest known prefix), if known."""
-    best = max(
-        (name for name in PRICES if model.startswith(name)), key=len, default=None
-    )
-    return None if best is None else PRICES[best]
+def price_of(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+    """The batch price of ``model``: the user's first (exact name or longest
+    prefix), then the table's (longest prefix); None if neither knows it."""
+    for table in (overrides or {}, PRICES):
+        best = max(
+            (name for name in table if model.startswith(name)), key=len, default=None
+        )
+        if best is not None:
+            return table[best]
+    return None
+
+
+def close_names(model: str, overrides: Mapping[str, Price] | None = None) -> list[str]:
+    """The priced names closest to ``model`` (for an error message)."""
+    names = [*(overrides or {}), *PRICES]
+    return difflib.get_close_matches(model, names, n=4, cutoff=0.5)
+
+
+def parse_price(text: str) -> tuple[str, Price]:
+    """``MODEL=IN/OUT`` (USD per million tokens) as ``(model, Price)``.
+
+    Raises:
+        ValueError: with a message naming what is wrong.
+    """
+    model, sep, rates = text.partition("=")
+    model = model.strip()
+    if not sep or not model:
+        raise ValueError(f"not MODEL=IN/OUT: {text!r}")
+    parts = rates.split("/")
+    try:
+        numbers = [float(part) for part in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 2 or not all(math.isfinite(n) and n >= 0 for n in numbers):
+        raise ValueError(
+            f"not MODEL=IN/OUT with two prices in USD per million tokens: {text!r}"
+        )
+    return model, Price(numbers[0], numbers[1])
+
+
+def cost_of(price: Price, input_tokens: int, output_tokens: int) -> float:
+    """USD for these tokens at ``price``."""
+    return input_tokens / 1e6 * price.input + output_tokens / 1e6 * price.output
+
+
+def format_usd(amount: float) -> str:
+    """``amount`` in dollars, with enough digits that a cost above zero never
+    reads ``$0.00`` (two significant digits below a cent)."""
+    if amount <= 0 or amount >= 0.01:
+        return f"${amount:,.2f}"
+    digits = 1 - math.floor(math.log10(amount))
+    return f"${amount:.{digits}f}"
 
 
 class _Caps(msgspec.Struct, gc=False):
@@ -121,41 +212,113 @@ _LINES: dict[
 }
 
 
+def _caps(
+    decoder: msgspec.json.Decoder[_OpenAILine]
+    | msgspec.json.Decoder[_AnthropicLine]
+    | msgspec.json.Decoder[_GeminiLine],
+    line: bytes,
+) -> tuple[msgspec.Raw, _Caps]:
+    """A request line's payload and its model and output caps.
+
+    Raises:
+        msgspec.DecodeError: the line is not a request of this shape.
+    """
+    wire = decoder.decode(line)
+    payload = wire.body if isinstance(wire, _OpenAILine) else wire.params
+    if isinstance(wire, _GeminiLine):
+        return payload, _GEMINI_CAPS.decode(payload).as_caps()
+    return payload, _CAPS.decode(payload)
+
+
+def request_model(provider: str, line: bytes) -> str:
+    """The model a request line names ("" if it names none or is unreadable)."""
+    try:
+        return _caps(_LINES.get(provider, _LINES["openai"]), line)[1].model
+    except msgspec.DecodeError:
+        return ""
+
+
+class CostTally:
+    """The cost of the tokens results used, by model.
+
+    Args:
+        prices: the user's own prices, before the table's.
+    """
+
+    def __init__(self, prices: Mapping[str, Price] | None = None) -> None:
+        self._prices = prices
+        self.by_model: dict[str, list[int]] = {}  # model -> [input, output]
+
+    def add(self, model: str, input_tokens: int, output_tokens: int) -> None:
+        """Count tokens that ``model`` used."""
+        row = self.by_model.setdefault(model, [0, 0])
+        row[0] += input_tokens
+        row[1] += output_tokens
+
+    def cost(self) -> Cost:
+        """The total, with the models no price is known for named."""
+        usd = 0.0
+        unpriced = []
+        for model, (tokens_in, tokens_out) in self.by_model.items():
+            price = price_of(model, self._prices)
+            if price is None:
+                if tokens_in or tokens_out:
+                    unpriced.append(model or "(no model)")
+                continue
+            usd += cost_of(price, tokens_in, tokens_out)
+        return Cost(
+            usd=usd,
+            input_tokens=sum(row[0] for row in self.by_model.values()),
+            output_tokens=sum(row[1] for row in self.by_model.values()),
+            unpriced=sorted(unpriced),
+            prices_as_of=PRICES_AS_OF,
+        )
+
+
 class Estimate:
     """Accumulates an estimate over request lines; ``add`` a run of lines at a time.
 
     Args:
         provider: ``"openai"``, ``"anthropic"`` or ``"gemini"`` (the line shape).
         model: price every request as this model instead of its own.
+        prices: the user's own prices, before the table's.
     """
 
-    def __init__(self, provider: str, model: str | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        model: str | None = None,
+        prices: Mapping[str, Price] | None = None,
+    ) -> None:
         self._decoder = _LINES.get(provider, _LINES["openai"])
         self._model = model
+        self._prices = prices
         self.requests = 0
         self.unreadable = 0
+        self.first_unreadable: int | None = None  # its line number
         self.input_tokens = 0
         self.output_cap = 0
         self.uncapped = 0
         self.by_model: dict[str, list[int]] = {}  # model -> [requests, in, out cap]
 
-    def add(self, lines: bytes | memoryview) -> None:
-        """Count the requests of newline-separated lines (blank ones skipped)."""
-        for line in bytes(lines).split(b"\n"):
-            if line.strip():
-                self._add_line(line)
+    def add(self, lines: bytes | memoryview, first_line: int = 1) -> None:
+        """Count the requests of newline-separated lines (blank ones skipped);
+        the first is line ``first_line`` of the input."""
+        for number, line in enumerate(bytes(lines).split(b"\n"), first_line):
+            if line.strip() and not self._add_line(line):
+                self.skipped(number)
 
-    def _add_line(self, line: bytes) -> None:
+    def skipped(self, line_no: int) -> None:
+        """Count line ``line_no`` as unreadable."""
+        self.unreadable += 1
+        if self.first_unreadable is None:
+            self.first_unreadable = line_no
+
+    def _add_line(self, line: bytes) -> bool:
         try:
-            wire = self._decoder.decode(line)
-            payload = wire.body if isinstance(wire, _OpenAILine) else wire.params
-            if isinstance(wire, _GeminiLine):
-                caps = _GEMINI_CAPS.decode(payload).as_caps()
-            else:
-                caps = _CAPS.decode(payload)
+            payload, caps = _caps(self._decoder, line)
         except msgspec.DecodeError:
-            self.unreadable += 1
-            return
+            return False
         cap = caps.max_tokens or caps.max_completion_tokens or caps.max_output_tokens
         tokens = len(payload) // 4
         self.requests += 1
@@ -166,13 +329,14 @@ class Estimate:
         row[0] += 1
         row[1] += tokens
         row[2] += cap or 0
+        return True
 
     def cost(self) -> tuple[float, float, list[str]]:
         """(input cost, most output cost) in USD, and the models with no known price."""
         cost_in = cost_out = 0.0
         unknown = []
         for model, (_, tokens, cap) in self.by_model.items():
-            price = price_of(model)
+            price = price_of(model, self._prices)
             if price is None:
                 unknown.append(model or "(no model)")
                 continue

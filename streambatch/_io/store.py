@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .._core.jobstate import Durability, Step, cancel_requested
-from .._core.manifest import BatchRecord, ChunkRecord, Manifest
+from .._core.jobstate import Durability, Step, cancel_requested, cost_found
+from .._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
 from .jobdir import JobDir
 
 __all__ = ("JobStore", "Save")
@@ -86,6 +86,11 @@ class JobStore:
     def cancel(self) -> None:
         """Record that the job is cancelled (it creates no batch again)."""
         self._manifest, durability = cancel_requested(self._manifest)
+        self._saved(durability)
+
+    def record_cost(self, cost: Cost) -> None:
+        """Record what the job's results cost (``status`` shows it)."""
+        self._manifest, durability = cost_found(self._manifest, cost)
         self._saved(durability)
 
     def flush(self) -> None:

@@ -11,13 +11,20 @@ Text extraction from a succeeded message:
   (the usual way to get structured output from Claude);
 - ``thinking`` and other block types are not text;
 - ``stop_reason: "refusal"`` makes the record ``errored`` with type ``refusal``.
+
+Stop reason (``_STOP``, the one place it is mapped): ``end_turn`` -> ``end``;
+``max_tokens``, ``stop_sequence``, ``tool_use`` and ``refusal`` as they are;
+``model_context_window_exceeded`` -> ``max_tokens`` (cut off by a limit);
+``pause_turn`` -> ``tool_use``: a server-tool turn paused before its answer was
+final, to be continued by sending the conversation back, as after a tool call
+(``end`` would pass an unfinished answer for a finished one). Anything else None.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from .._models import Result, ResultError, Usage
+from .._models import Result, ResultError, StopReason, Usage
 from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("AnthropicCodec",)
@@ -104,6 +111,16 @@ class _SpliceLine(msgspec.Struct, gc=False):
     result: _SpliceOutcome
 
 
+_STOP: dict[str | None, StopReason] = {
+    "end_turn": "end",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use",
+    "pause_turn": "tool_use",
+    "refusal": "refusal",
+}
+
 _LINE = msgspec.json.Decoder(_Line)
 _SPLICE_LINE = msgspec.json.Decoder(_SpliceLine)
 _SPLICE_RESULT = msgspec.json.Decoder(_SpliceOutcome)
@@ -166,6 +183,7 @@ class AnthropicCodec(ResultCodec):
                             status="succeeded",
                             text=text,
                             usage=message.usage,
+                            stop_reason=_STOP.get(message.stop_reason),
                             batch_id=batch_id,
                             attempt=attempt,
                         )
@@ -192,7 +210,9 @@ class AnthropicCodec(ResultCodec):
             return None
         if raw is not msgspec.UNSET:
             raw = _RAW_OUTCOME.decode(raw).message
-        return self.spliced(custom_id, text, message.usage, raw)
+        return self.spliced(
+            custom_id, text, message.usage, _STOP.get(message.stop_reason), raw
+        )
 
     def _splice_raw(self, line: _RawLine) -> Result | None:
         return self._splice(
@@ -218,6 +238,7 @@ class AnthropicCodec(ResultCodec):
                         status="succeeded",
                         text=_text(message),
                         usage=message.usage,
+                        stop_reason=_STOP.get(message.stop_reason),
                         batch_id=self._batch_id,
                         attempt=self._attempt,
                     )
@@ -225,6 +246,7 @@ class AnthropicCodec(ResultCodec):
                     custom_id,
                     "errored",
                     usage=message.usage,
+                    stop_reason="refusal",
                     error=ResultError(
                         type="refusal",
                         message=_text(message) or "the model refused to answer",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .._models import Result, ResultError, Status, Usage
+from .._models import Result, ResultError, Status, StopReason, Usage
 
 __all__ = ("ResultCodec", "SplicedResult", "text_literal")
 
@@ -97,6 +97,7 @@ class ResultCodec:
         *,
         text: str | None = None,
         usage: Usage | None = None,
+        stop_reason: StopReason | None = None,
         error: ResultError | None = None,
     ) -> Result:
         """Build a record stamped with this codec's batch id and attempt."""
@@ -105,6 +106,7 @@ class ResultCodec:
             status=status,
             text=text,
             usage=usage,
+            stop_reason=stop_reason,
             error=error,
             batch_id=self._batch_id,
             attempt=self._attempt,
@@ -115,6 +117,7 @@ class ResultCodec:
         custom_id: str,
         text: msgspec.Raw,
         usage: Usage | None,
+        stop_reason: StopReason | None,
         response: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
     ) -> SplicedResult:
         """A succeeded record whose text is ``text``, a checked JSON string literal."""
@@ -123,6 +126,7 @@ class ResultCodec:
             status="succeeded",
             text=text,
             usage=usage,
+            stop_reason=stop_reason,
             batch_id=self._batch_id,
             attempt=self._attempt,
             response=response,

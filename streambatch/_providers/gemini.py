@@ -15,6 +15,11 @@ Text and status of a response:
   ``OTHER``, ...) ``errored`` with the reason in lower case as type. Usage kept;
 - no candidate: ``errored``, type ``refusal`` if ``promptFeedback.blockReason``
   says the prompt was blocked, else ``empty_response``;
+- stop reason (``_STOP``, the one place it is mapped): ``STOP`` -> ``end``, or
+  ``tool_use`` when the text is a ``functionCall``'s args; ``MAX_TOKENS`` ->
+  ``max_tokens``; the safety and policy reasons -> ``content_filter`` (also a
+  blocked prompt); ``UNEXPECTED_TOOL_CALL`` / ``TOO_MANY_TOOL_CALLS`` ->
+  ``tool_use``; any other (``OTHER``, ``MALFORMED_FUNCTION_CALL``, none) None;
 - usage: ``promptTokenCount`` in, ``candidatesTokenCount + thoughtsTokenCount``
   out (thinking is billed as output).
 
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .._models import Result, ResultError, Status, Usage
+from .._models import Result, ResultError, Status, StopReason, Usage
 from .codec import ResultCodec
 
 __all__ = ("GeminiCodec", "http_status")
@@ -110,6 +115,14 @@ _BLOCKED = frozenset(
     }
 )
 
+_STOP: dict[str | None, StopReason] = {
+    "STOP": "end",
+    "MAX_TOKENS": "max_tokens",
+    "UNEXPECTED_TOOL_CALL": "tool_use",
+    "TOO_MANY_TOOL_CALLS": "tool_use",
+    **dict.fromkeys(_BLOCKED, "content_filter"),
+}
+
 # google.rpc.Code -> HTTP status (the mapping in google/rpc/code.proto).
 _GRPC_TO_HTTP = {
     0: 200,
@@ -148,16 +161,17 @@ def _key(line: _Line) -> str:
     return key
 
 
-def _text(content: _Content | None) -> str | None:
+def _text(content: _Content | None) -> tuple[str | None, bool]:
+    """(text, whether it is a function call's args)."""
     if content is None:
-        return None
+        return None, False
     texts = [p.text for p in content.parts if p.text is not None and not p.thought]
     if texts:
-        return "".join(texts)
+        return "".join(texts), False
     for part in content.parts:
         if part.function_call is not None and part.function_call.args != _NULL:
-            return bytes(part.function_call.args).decode()
-    return None
+            return bytes(part.function_call.args).decode(), True
+    return None, False
 
 
 def _usage(usage: _Usage | None) -> Usage | None:
@@ -195,16 +209,22 @@ class GeminiCodec(ResultCodec):
             return self.make(key, "errored", error=error)
         usage = _usage(response.usage_metadata)
         if not response.candidates:
-            return self.make(key, "errored", usage=usage, error=_no_candidate(response))
+            error = _no_candidate(response)
+            stop: StopReason | None = (
+                "content_filter" if error.type == "refusal" else None
+            )
+            return self.make(key, "errored", usage=usage, stop_reason=stop, error=error)
         candidate = response.candidates[0]
         reason = candidate.finish_reason
-        text = _text(candidate.content)
+        text, call = _text(candidate.content)
+        stop = "tool_use" if call and reason == "STOP" else _STOP.get(reason)
         if reason in _OK:
             return Result(
                 custom_id=key,
                 status="succeeded",
                 text=text,
                 usage=usage,
+                stop_reason=stop,
                 batch_id=self._batch_id,
                 attempt=self._attempt,
             )
@@ -215,7 +235,9 @@ class GeminiCodec(ResultCodec):
         else:
             message = f"generation stopped early (finishReason {reason})"
             error = ResultError(type=str(reason).lower(), message=message)
-        return self.make(key, status, text=text, usage=usage, error=error)
+        return self.make(
+            key, status, text=text, usage=usage, stop_reason=stop, error=error
+        )
 
     def _errored(self, key: str, status: _Status) -> Result:
         error = ResultError(

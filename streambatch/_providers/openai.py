@@ -13,13 +13,21 @@ Text extraction, per body shape:
   there is none, the first ``function_call`` item's ``arguments``; a ``refusal`` part
   makes the record ``errored`` (type ``refusal``).
 - embeddings and moderations: no text (null).
+
+Stop reason (:func:`stop_reason`, the one place it is mapped): a chat or text
+completion's first choice's ``finish_reason`` (``stop`` -> ``end``, ``length`` ->
+``max_tokens``, ``tool_calls`` / ``function_call`` -> ``tool_use``,
+``content_filter``); a response's ``status`` (``completed`` -> ``end``, or
+``tool_use`` when it holds a ``function_call`` item; ``incomplete`` -> its
+``incomplete_details.reason``: ``max_output_tokens`` -> ``max_tokens``,
+``content_filter``); a refusal is ``refusal``; anything else None.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from .._models import Result, ResultError, Status, Usage
+from .._models import Result, ResultError, Status, StopReason, Usage
 from .codec import ResultCodec, SplicedResult, text_literal
 
 __all__ = ("OpenAICodec",)
@@ -52,6 +60,7 @@ class _Message(msgspec.Struct, gc=False):
 class _Choice(msgspec.Struct, gc=False):
     message: _Message | None = None
     text: str | None = None
+    finish_reason: str | None = None
 
 
 class _Part(msgspec.Struct, gc=False):
@@ -66,6 +75,10 @@ class _OutputItem(msgspec.Struct, gc=False):
     arguments: str | None = None
 
 
+class _Incomplete(msgspec.Struct, gc=False):
+    reason: str | None = None
+
+
 class _ApiError(msgspec.Struct, gc=False):
     message: str | None = None
     type: str | None = None
@@ -78,6 +91,7 @@ class _Body(msgspec.Struct, gc=False):
     usage: _Usage | None = None
     error: _ApiError | None = None
     status: str | None = None
+    incomplete_details: _Incomplete | None = None
 
 
 class _LineError(msgspec.Struct, gc=False):
@@ -119,6 +133,7 @@ class _SpliceMessage(msgspec.Struct, gc=False):
 class _SpliceChoice(msgspec.Struct, gc=False):
     message: _SpliceMessage | None = None
     text: str | None = None
+    finish_reason: str | None = None
 
 
 class _SplicePart(msgspec.Struct, gc=False):
@@ -139,6 +154,7 @@ class _SpliceBody(msgspec.Struct, gc=False):
     usage: _Usage | None = None
     error: _ApiError | None = None
     status: str | None = None
+    incomplete_details: _Incomplete | None = None
 
 
 class _SpliceResponse(msgspec.Struct, gc=False):
@@ -160,6 +176,33 @@ _SPLICE_BODY = msgspec.json.Decoder(_SpliceBody | str | None)
 
 # Non-HTTP line errors whose code tells the request's fate (PROVIDERS.md 2.6).
 _FATE: dict[str, Status] = {"batch_expired": "expired", "batch_cancelled": "canceled"}
+
+
+# The stop reasons of PROVIDERS.md 2.6, normalised (see the module's docstring).
+_FINISH: dict[str | None, StopReason] = {
+    "stop": "end",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "content_filter",
+}
+_INCOMPLETE: dict[str | None, StopReason] = {
+    "max_output_tokens": "max_tokens",
+    "content_filter": "content_filter",
+}
+
+
+def stop_reason(body: _Body | _SpliceBody) -> StopReason | None:
+    """Why the model stopped, from a successful body (a refusal aside)."""
+    if body.choices:
+        return _FINISH.get(body.choices[0].finish_reason)
+    if body.status == "completed" and body.output is not None:
+        if any(item.type == "function_call" for item in body.output):
+            return "tool_use"
+        return "end"
+    if body.status == "incomplete" and body.incomplete_details is not None:
+        return _INCOMPLETE.get(body.incomplete_details.reason)
+    return None
 
 
 def _usage(usage: _Usage | None) -> Usage | None:
@@ -269,6 +312,7 @@ class OpenAICodec(ResultCodec):
                             status="succeeded",
                             text=text,
                             usage=_usage(body.usage),
+                            stop_reason=stop_reason(body),
                             batch_id=batch_id,
                             attempt=attempt,
                         )
@@ -288,7 +332,7 @@ class OpenAICodec(ResultCodec):
         body = response.body
         if type(body) is not _SpliceBody or (text := _spliceable(body)) is None:
             return None
-        return self.spliced(custom_id, text, _usage(body.usage), raw)
+        return self.spliced(custom_id, text, _usage(body.usage), stop_reason(body), raw)
 
     def _splice_raw(self, line: _RawLine) -> Result | None:
         response = line.response
@@ -320,6 +364,7 @@ class OpenAICodec(ResultCodec):
                     status="succeeded",
                     text=message.content,
                     usage=_usage(body.usage),
+                    stop_reason=_FINISH.get(body.choices[0].finish_reason),
                     batch_id=self._batch_id,
                     attempt=self._attempt,
                 )
@@ -352,10 +397,18 @@ class OpenAICodec(ResultCodec):
         if 200 <= status < 300:
             text, refusal = _text(body)
             if refusal is None:
-                return self.make(custom_id, "succeeded", text=text, usage=usage)
+                return self.make(
+                    custom_id,
+                    "succeeded",
+                    text=text,
+                    usage=usage,
+                    stop_reason=stop_reason(body),
+                )
             error = ResultError(type="refusal", message=refusal, status_code=status)
-        else:
-            error = _http_error(status, body.error)
+            return self.make(
+                custom_id, "errored", usage=usage, stop_reason="refusal", error=error
+            )
+        error = _http_error(status, body.error)
         return self.make(custom_id, "errored", usage=usage, error=error)
 
 

@@ -96,7 +96,15 @@ def canonical(body: object) -> bytes:
 
 
 def token_cap(body: Mapping[str, Any]) -> int | None:
-    """Return the request's output token limit, if it has a usable one."""
+    """Return the request's output token limit, if it has a usable one (a
+    Gemini request's is in its ``generationConfig``)."""
+    for name in ("generationConfig", "generation_config"):
+        config = body.get(name)
+        if isinstance(config, Mapping):
+            for key in ("maxOutputTokens", "max_output_tokens"):
+                value = config.get(key)
+                if type(value) is int and value > 0:
+                    return value
     if _TOKEN_SET.isdisjoint(body):
         return None
     for key in _TOKEN_KEYS:

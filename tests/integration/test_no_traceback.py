@@ -177,6 +177,8 @@ _OPTIONS = [
     "--max-requests",
     "--max-bytes",
     "--api-key-env",
+    "--max-cost",
+    "--price",
 ]
 
 

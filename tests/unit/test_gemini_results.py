@@ -28,6 +28,7 @@ def test_text_response_with_thinking_tokens_counted_as_output() -> None:
         status="succeeded",
         text='Photosynthesis turns light into "sugar"\u2028 café 🎉',
         usage=Usage(input_tokens=8, output_tokens=11 + 829),
+        stop_reason="end",
         batch_id="batches/b1",
         attempt=1,
     )

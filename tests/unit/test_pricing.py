@@ -4,15 +4,70 @@ from __future__ import annotations
 
 import pytest
 
-from streambatch._core.pricing import Estimate, Price, price_of
+from streambatch._core.pricing import (
+    PRICE_TABLE,
+    PRICES,
+    Estimate,
+    Price,
+    close_names,
+    cost_of,
+    format_usd,
+    parse_price,
+    price_of,
+)
+
+
+def rates(model: str) -> tuple[float, float] | None:
+    price = price_of(model)
+    return None if price is None else (price.input, price.output)
 
 
 def test_a_dated_model_is_priced_by_its_family() -> None:
-    assert price_of("gpt-4o-mini-2024-07-18") == Price(0.075, 0.30)
-    assert price_of("gpt-4o-2024-08-06") == Price(1.25, 5.00)  # not gpt-4o-mini
-    assert price_of("claude-sonnet-4-5-20250929") == Price(1.50, 7.50)
-    assert price_of("claude-opus-4-1") == Price(7.50, 37.50)
-    assert price_of("llama-3") is None
+    assert rates("gpt-4o-mini-2024-07-18") == (0.075, 0.30)
+    assert rates("gpt-4o-2024-08-06") == (1.25, 5.00)  # not gpt-4o-mini
+    assert rates("claude-sonnet-4-5-20250929") == (1.50, 7.50)
+    assert rates("claude-opus-4-1") == (7.50, 37.50)
+    assert rates("llama-3") is None
+
+
+def test_the_table_is_per_provider_with_cached_input_rates() -> None:
+    assert PRICE_TABLE["anthropic"]["claude-haiku-4-5"].cached_input == 0.05
+    assert PRICE_TABLE["openai"]["gpt-4o-mini"].cached_input == 0.0375
+    assert "gpt-4o" not in PRICE_TABLE["anthropic"]
+    assert sum(map(len, PRICE_TABLE.values())) - len(PRICE_TABLE["azure"]) == len(
+        PRICES
+    )  # no model name in two providers' tables
+
+
+def test_a_users_price_comes_before_the_table() -> None:
+    mine = dict([parse_price("gpt-4o=1/2"), parse_price("llama-3=0.1/0.2")])
+    assert price_of("gpt-4o-2024-08-06", mine) == Price(1.0, 2.0)
+    assert price_of("llama-3-70b", mine) == Price(0.1, 0.2)
+    assert rates("llama-3") is None  # the table is unchanged
+
+
+@pytest.mark.parametrize(
+    "text", ["gpt-4o", "=1/2", "gpt-4o=1", "gpt-4o=a/b", "m=1/2/3", "m=-1/2", "m=nan/1"]
+)
+def test_a_bad_price_is_refused_with_its_text(text: str) -> None:
+    with pytest.raises(ValueError, match="MODEL=IN/OUT"):
+        parse_price(text)
+
+
+def test_close_names_of_an_unknown_model() -> None:
+    assert "gpt-4o" in close_names("gpt-40")
+    assert close_names("claude-sonet-4")[0] == "claude-sonnet-4"
+    assert close_names("zzzzzzzz") == []
+
+
+def test_a_cost_above_zero_never_reads_zero() -> None:
+    assert format_usd(0.0) == "$0.00"
+    assert format_usd(12345.678) == "$12,345.68"
+    assert format_usd(0.0123) == "$0.01"
+    assert format_usd(0.00123) == "$0.0012"
+    assert format_usd(0.0000009) == "$0.00000090"
+    tiny = cost_of(Price(0.075, 0.30), 9, 0)
+    assert tiny > 0 and format_usd(tiny) != "$0.00"
 
 
 def test_estimate_counts_tokens_caps_and_cost() -> None:

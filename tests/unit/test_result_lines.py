@@ -27,6 +27,7 @@ def test_openai_chat_completion() -> None:
         status="succeeded",
         text='Hello "world"\n\u2028 café 🎉',
         usage=Usage(input_tokens=20, output_tokens=9),
+        stop_reason="end",
         batch_id="batch_1",
         attempt=1,
     )
@@ -154,6 +155,7 @@ def test_response_is_left_out_of_json_unless_asked_for() -> None:
         "status",
         "text",
         "usage",
+        "stop_reason",
         "error",
         "batch_id",
         "attempt",

@@ -157,10 +157,18 @@ def openai_lines(draw: st.DrawFn, custom_id: str) -> str:
     kind = draw(
         st.sampled_from(["chat", "tool", "refusal", "responses", "two", "error"])
     )
+    finish = draw(
+        st.sampled_from(
+            ["", ', "finish_reason": "stop"', ', "finish_reason": "length"',
+             ', "finish_reason": "content_filter"', ', "finish_reason": null',
+             ', "finish_reason": "other"']
+        )
+    )  # fmt: skip
     if kind == "chat":
         message = f'{{"role": "assistant", "content": {text}, "refusal": null}}'
         body = (
-            f'{{"choices": [{{"index": 0, "message": {message}}}], "usage": {usage}}}'
+            f'{{"choices": [{{"index": 0, "message": {message}{finish}}}], '
+            f'"usage": {usage}}}'
         )
     elif kind == "tool":
         call = f'{{"function": {{"name": "f", "arguments": {text}}}}}'
@@ -174,7 +182,16 @@ def openai_lines(draw: st.DrawFn, custom_id: str) -> str:
             parts.append(f'{{"type": "output_text", "text": {draw(literals())}}}')
         item = f'{{"type": "message", "content": [{", ".join(parts)}]}}'
         usage = _usage(input_tokens=4, output_tokens=5)
-        body = f'{{"output": [{{"type": "reasoning"}}, {item}], "usage": {usage}}}'
+        status = draw(
+            st.sampled_from(
+                ["", '"status": "completed", ', '"status": "in_progress", ',
+                 '"status": "incomplete", "incomplete_details": '
+                 '{"reason": "max_output_tokens"}, ']
+            )
+        )  # fmt: skip
+        body = (
+            f'{{{status}"output": [{{"type": "reasoning"}}, {item}], "usage": {usage}}}'
+        )
     else:
         error = f'{{"message": {text}, "type": "server_error"}}'
         return _openai(custom_id, 500, f'{{"error": {error}}}')
@@ -202,7 +219,16 @@ def anthropic_lines(draw: st.DrawFn, custom_id: str) -> str:
     elif kind == "expired":
         result = '{"type": "expired"}'
     else:
-        stop = '"refusal"' if kind == "refusal" else '"end_turn"'
+        stop = (
+            '"refusal"'
+            if kind == "refusal"
+            else draw(
+                st.sampled_from(
+                    ['"end_turn"', '"max_tokens"', '"stop_sequence"', "null",
+                     '"pause_turn"', '"tool_use"', '"something_new"']
+                )
+            )
+        )  # fmt: skip
         message = f'{{"content": [{", ".join(blocks)}], "stop_reason": {stop}, "usage": {usage}}}'
         result = f'{{"type": "succeeded", "message": {message}}}'
     return f'{{"custom_id": {custom_id}, "result": {result}}}'
