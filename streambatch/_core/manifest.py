@@ -123,6 +123,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     keep_files: bool = False
     max_requests: int | None = None
     max_bytes: int | None = None
+    completion_window: str | None = None
 
 
 class _Version(msgspec.Struct):

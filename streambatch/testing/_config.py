@@ -11,6 +11,13 @@ from pathlib import Path
 
 MB = 1_000_000
 
+OPENAI_QUIRKS = ("upper_status", "iso_times", "job_wrapper", "batch_id", "any_window")
+"""What OpenAI-compatible hosts do differently, each served on request:
+``upper_status`` (statuses in capitals), ``iso_times`` (timestamps as ISO-8601
+strings), ``job_wrapper`` (batches as ``{"job": {...}}``), ``batch_id``
+(output lines name the request ``batch_id``, not ``id``), ``any_window``
+(completion windows other than ``24h`` accepted)."""
+
 
 @dataclass(frozen=True)
 class Timings:
@@ -169,6 +176,9 @@ class EmulatorConfig:
         embedding_dims: Length of each generated embedding vector.
         gemini_state_prefix: How Gemini batch states are spelled: the wire's
             ``BATCH_STATE_`` or the SDK's and docs' ``JOB_STATE_``.
+        openai_quirks: Which of :data:`OPENAI_QUIRKS` the OpenAI routes serve,
+            as an OpenAI-compatible host would (Azure's routes, under
+            ``/azure``, always serve Azure's own).
     """
 
     host: str = "127.0.0.1"
@@ -182,3 +192,11 @@ class EmulatorConfig:
     reply_words: int = 12
     embedding_dims: int = 8
     gemini_state_prefix: str = "BATCH_STATE_"
+    openai_quirks: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.openai_quirks) - set(OPENAI_QUIRKS)
+        if unknown:
+            raise ValueError(
+                f"unknown quirks {sorted(unknown)}; use {', '.join(OPENAI_QUIRKS)}"
+            )
