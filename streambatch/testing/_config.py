@@ -96,11 +96,12 @@ class Timings:
 
 @dataclass(frozen=True)
 class Limits:
-    """Provider limits the emulator enforces (PROVIDERS.md 2.9, 4.6 and 5.6)."""
+    """Provider limits the emulator enforces (PROVIDERS.md 2.9, 3, 4.6 and 5.6)."""
 
     openai_max_file_bytes: int = 512 * MB
     openai_max_batch_bytes: int = 200 * MB
     openai_max_requests: int = 50_000
+    azure_max_requests: int = 100_000
     anthropic_max_body_bytes: int = 256 * MB
     anthropic_max_requests: int = 100_000
     gemini_max_file_bytes: int = 2_000 * MB

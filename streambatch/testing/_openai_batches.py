@@ -57,7 +57,7 @@ def _create_problem(store: Store, body: dict[str, Any]) -> tuple[str, str] | Non
     return None if problem is None else (problem, "metadata")
 
 
-def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
+def _new_batch(store: Store, body: dict[str, Any], azure: bool = False) -> Batch:
     batch_id = store.new_id("batch_", 16)
     plan = new_plan(store, "openai", batch_id, body["endpoint"])
     source = store.files[body["input_file_id"]].path
@@ -66,7 +66,7 @@ def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
         intake_openai,
         source,
         plan,
-        limits.openai_max_requests,
+        limits.azure_max_requests if azure else limits.openai_max_requests,
         limits.openai_max_batch_bytes,
         store.stop,
     )
@@ -154,7 +154,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     if stored.purpose != "batch":
         message = "The input file must have been uploaded with purpose 'batch'."
         return await send_error(request, 400, message, param="input_file_id")
-    batch = _new_batch(store, body)
+    batch = _new_batch(store, body, azure=request.path.startswith("/azure/"))
     store.batches[batch.id] = batch
     return await send_json(request, to_json(batch, store))
 

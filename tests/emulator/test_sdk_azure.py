@@ -47,10 +47,13 @@ async def _round_trip(client: openai.AsyncOpenAI, emulator: Emulator) -> None:
         endpoint="/v1/chat/completions",
         completion_window="24h",
     )
-    assert created.status == "Validating"  # Azure capitalises
-    assert isinstance(created.created_at, str)  # and sends ISO timestamps
+    raw: object = created.status  # the SDK keeps what the wire said
+    assert raw == "Validating"  # Azure capitalises
+    created_at: object = created.created_at
+    assert isinstance(created_at, str)  # and sends ISO timestamps
     batch = await _wait(client, created.id)
-    assert batch.status == "Completed"
+    ended: object = batch.status
+    assert ended == "Completed"
     assert batch.output_file_id is not None
     # A successful Azure batch names an error file all the same: an empty one.
     assert batch.error_file_id is not None
