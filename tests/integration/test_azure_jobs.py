@@ -189,3 +189,61 @@ async def test_submit_wait_results_against_a_running_emulator(
         assert "/azure/openai/batches" in {r.path for r in emulator.records.requests}
     rows = [json.loads(line) for line in out.read_bytes().splitlines()]
     assert len(rows) == 120 and {r["status"] for r in rows} == {"succeeded"}
+
+
+async def test_deployments_are_models_one_per_file(
+    tmp_path: pathlib.Path, azure_key: str
+) -> None:
+    """A file naming two deployments is split by deployment, as Azure wants
+    (``model_mismatch`` otherwise): every batch file holds one."""
+    source = tmp_path / "in.jsonl"
+    with source.open("w") as file:
+        for n in range(90):
+            body = {
+                "model": f"deploy-{n % 3}",
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            line = {
+                "custom_id": f"c{n}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+            }
+            file.write(json.dumps({**line, "body": body}) + "\n")
+    async with (
+        Emulator(EmulatorConfig(api_key=azure_key)) as emulator,
+        azure_client(emulator) as client,
+    ):
+        with await client.submit(source, job_dir=tmp_path / "job") as job:
+            models = []
+            for chunk in job.manifest.chunks:
+                lines = (tmp_path / "job" / chunk.path).read_text().splitlines()
+                models.append({json.loads(line)["body"]["model"] for line in lines})
+            results = await finish(job)
+    assert all(len(m) == 1 for m in models)
+    assert sorted(m.pop() for m in models) == ["deploy-0", "deploy-1", "deploy-2"]
+    assert len(results) == 90 and {r.status for r in results} == {"succeeded"}
+
+
+def test_a_byte_order_mark_is_refused_before_anything_is_sent(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Azure rejects a BOM with a misleading deployment-name error: refused here."""
+    source = tmp_path / "in.jsonl"
+    write_sample(str(source), "openai", 3)
+    source.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    argv = ["run", str(source), "--provider", "azure", "--emulator"]
+    argv += ["--job-dir", str(tmp_path / "job"), "-o", str(tmp_path / "out.jsonl")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "byte-order mark" in err and "Traceback" not in err
+
+
+def test_a_completion_window_is_refused_for_azure(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Azure fails a batch with any window but 24h: refused before the split."""
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 3)
+    argv = ["run", str(tmp_path / "in.jsonl"), "--provider", "azure", "--emulator"]
+    argv += ["--job-dir", str(tmp_path / "job"), "-o", str(tmp_path / "o.jsonl")]
+    assert main([*argv, "--completion-window", "7d"]) == 2
+    assert "no completion window" in capsys.readouterr().err
