@@ -21,6 +21,7 @@ from ._io.jobdir import JobDir
 from ._job import Job
 from ._providers import provider as provider_named
 from ._providers.batches import BatchAPI
+from ._providers.openai_api import check_window
 from ._setup import Source
 
 __all__ = ("Client",)
@@ -144,11 +145,13 @@ class Client:
             JobError: the directory is locked, or holds a job for another input.
             ConfigError: a completion window for a provider without them.
         """
-        if completion_window is not None and self.api.name != "openai":
-            raise ConfigError(
-                f"{self.api.name} batches have no completion window to choose "
-                "(--completion-window is for OpenAI-compatible hosts)"
-            )
+        if completion_window is not None:
+            if self.api.name != "openai":
+                raise ConfigError(
+                    f"{self.api.name} batches have no completion window to choose "
+                    "(--completion-window is for OpenAI-compatible hosts)"
+                )
+            check_window(completion_window)
         directory = JobDir.open(job_dir, create=True)
         try:
             job = await Job.create(

@@ -10,16 +10,17 @@ completion windows (``ChunkRef.completion_window``).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
 from .._core.flow import FileUpload, Flow, HttpRequest, HttpResponse, decode_body
-from .._errors import NotYetVisible, ProtocolError
+from .._errors import ConfigError, NotYetVisible, ProtocolError
 from .batches import BatchState, BatchStatus, ChunkRef, Planned
 
-__all__ = ("DEFAULT_WINDOW", "OPENAI", "OpenAIBatches", "unix_time")
+__all__ = ("DEFAULT_WINDOW", "OPENAI", "OpenAIBatches", "check_window", "unix_time")
 
 
 class _File(msgspec.Struct):
@@ -85,6 +86,19 @@ _STATES: dict[str, BatchState] = {
     "expired": BatchState.EXPIRED,
     "cancelled": BatchState.CANCELLED,
 }
+
+
+_WINDOW = re.compile(r"[1-9][0-9]{0,3}[hd]")
+
+
+def check_window(window: str) -> str:
+    """A completion window as hosts spell it (``24h``, ``7d``), or ConfigError."""
+    if not _WINDOW.fullmatch(window):
+        raise ConfigError(
+            f"completion window {window!r} is not a number of hours or days "
+            "(24h, 48h, 7d)"
+        )
+    return window
 
 
 def _batch(response: HttpResponse) -> _Batch:

@@ -7,11 +7,12 @@ import msgspec
 import pytest
 
 from streambatch._core.flow import FileUpload, Flow, HttpRequest, HttpResponse
+from streambatch._core.pack import limits_for
 from streambatch._errors import ConfigError, ProtocolError
 from streambatch._providers import provider
 from streambatch._providers.azure_api import FILE_TTL_SECONDS, azure_api
 from streambatch._providers.batches import BatchState, BatchStatus, ChunkRef
-from streambatch._providers.openai_api import OPENAI, unix_time
+from streambatch._providers.openai_api import OPENAI, check_window, unix_time
 
 TAG = {"streambatch_job": "j", "streambatch_chunk": "2", "streambatch_attempt": "1"}
 CHUNK = ChunkRef(
@@ -234,3 +235,19 @@ def test_the_completion_window_is_the_jobs() -> None:
     sent, _ = run(OPENAI.create(week, "f"), answer({"id": "b", "status": "x"}))
     assert sent[0].json is not None
     assert msgspec.json.decode(sent[0].json)["completion_window"] == "7d"
+
+
+@pytest.mark.parametrize("window", ["24h", "48h", "7d", "12h"])
+def test_windows_as_hosts_spell_them(window: str) -> None:
+    assert check_window(window) == window
+
+
+@pytest.mark.parametrize("window", ["", "24", "0h", "1w", "24 h", "24h\n"])
+def test_other_windows_are_refused(window: str) -> None:
+    with pytest.raises(ConfigError, match="completion window"):
+        check_window(window)
+
+
+def test_azure_splits_at_100000_requests_per_file() -> None:
+    assert limits_for("azure").max_requests == 100_000
+    assert limits_for("openai").max_requests == 50_000
