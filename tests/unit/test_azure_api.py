@@ -6,13 +6,15 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from streambatch._core.flow import FileUpload, Flow, HttpRequest, HttpResponse
+from streambatch._core.flow import FileUpload
 from streambatch._core.pack import limits_for
 from streambatch._errors import ConfigError, ProtocolError
 from streambatch._providers import provider
 from streambatch._providers.azure_api import FILE_TTL_SECONDS, azure_api
 from streambatch._providers.batches import BatchState, BatchStatus, ChunkRef
 from streambatch._providers.openai_api import OPENAI, check_window, unix_time
+
+from .test_gemini_api import answer, run
 
 TAG = {"streambatch_job": "j", "streambatch_chunk": "2", "streambatch_attempt": "1"}
 CHUNK = ChunkRef(
@@ -22,22 +24,6 @@ CHUNK = ChunkRef(
     tag=TAG,
     since=1_800_000_000.0,
 )
-
-
-def answer(body: object, status: int = 200) -> HttpResponse:
-    return HttpResponse(status=status, headers={}, body=msgspec.json.encode(body))
-
-
-def run(
-    flow: Flow[object], *responses: HttpResponse
-) -> tuple[list[HttpRequest], object]:
-    sent = [next(flow)]
-    for response in responses:
-        try:
-            sent.append(flow.send(response))
-        except StopIteration as stop:
-            return sent, stop.value
-    raise AssertionError("the flow wants more")
 
 
 @pytest.mark.parametrize(
