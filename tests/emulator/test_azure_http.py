@@ -104,3 +104,27 @@ def test_an_unknown_quirk_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown quirks"):
         EmulatorConfig(openai_quirks=frozenset({"nonsense"}))
     assert EmulatorConfig(openai_quirks=frozenset(OPENAI_QUIRKS)).openai_quirks
+
+
+@pytest.mark.parametrize(
+    ("field", "seconds", "status"),
+    [
+        ("expires_after[seconds]", "1209600", 200),
+        ("expires_after.seconds", "2592000", 200),
+        ("expires_after[seconds]", "3600", 400),  # OpenAI's least, below Azure's
+        ("expires_after.seconds", "2592001", 400),
+    ],
+)
+async def test_azure_file_expiry_is_14_to_30_days(
+    field: str, seconds: str, status: int
+) -> None:
+    form = aiohttp.FormData()
+    form.add_field("purpose", "batch")
+    form.add_field(field, seconds)
+    form.add_field("file", jsonl([chat_line(0)]), filename="in.jsonl")
+    async with (
+        Emulator() as emulator,
+        aiohttp.ClientSession(headers={"api-key": "k"}) as http,
+        http.post(emulator.azure_endpoint + "/openai/v1/files", data=form) as response,
+    ):
+        assert response.status == status, await response.text()
