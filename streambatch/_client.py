@@ -1,7 +1,7 @@
 """The user-facing entry point: a provider, its credentials and one HTTP session.
 
 Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
-``GEMINI_API_KEY``, or
+``GEMINI_API_KEY``, ``AZURE_OPENAI_API_KEY``, or
 the variable named by ``api_key_env``), and are kept in the transport's headers:
 never in the job directory, a log line, an exception or a repr.
 """
@@ -21,6 +21,7 @@ from ._io.jobdir import JobDir
 from ._job import Job
 from ._providers import provider as provider_named
 from ._providers.batches import BatchAPI
+from ._providers.openai_api import check_window
 from ._setup import Source
 
 __all__ = ("Client",)
@@ -46,11 +47,12 @@ class Client:
     """Submit and manage batch jobs with one provider.
 
     Args:
-        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"``.
+        provider: ``"openai"``, ``"anthropic"``, ``"gemini"`` or ``"azure"``.
         base_url: the API's base URL, by the official SDKs' convention (OpenAI's
-            includes ``/v1``, Anthropic's and Gemini's do not); defaults to
-            ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` / ``GEMINI_BASE_URL`` or
-            the public API.
+            includes ``/v1``, Anthropic's and Gemini's do not; Azure's is the
+            resource endpoint, with ``?api-version=...`` for the classic
+            routes); defaults to ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` /
+            ``GEMINI_BASE_URL`` / ``AZURE_OPENAI_ENDPOINT`` or the public API.
         api_key_env: the environment variable holding the key.
         session: an ``aiohttp.ClientSession`` to share (the caller closes it).
         retry: how failed HTTP exchanges are retried.
@@ -78,10 +80,13 @@ class Client:
             or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
             or self.api.default_base_url
         )
-        check_base_url(self.base_url)
-        headers = self.api.auth_headers(_key(self.api, self.base_url, api_key_env))
+        routes = self.base_url
+        if spec.for_url is not None:
+            routes, self.api = spec.for_url(self.base_url)
+        check_base_url(routes)
+        headers = self.api.auth_headers(_key(self.api, routes, api_key_env))
         self.transport = Transport(
-            self.base_url,
+            routes,
             headers,
             session=session,
             retry=retry,
@@ -114,6 +119,7 @@ class Client:
         max_requests: int | None = None,
         max_bytes: int | None = None,
         keep_files: bool = False,
+        completion_window: str | None = None,
     ) -> Job:
         """Split ``source`` and create its batches; resume if ``job_dir`` has it.
 
@@ -127,6 +133,9 @@ class Client:
             max_bytes: at most this many bytes per batch (likewise).
             keep_files: keep uploaded input files at the provider after their
                 batch has ended (by default they are deleted).
+            completion_window: the batches' completion window, for an
+                OpenAI-compatible host that offers others than ``24h``
+                (``openai`` only; recorded, so a resume keeps it).
 
         Returns:
             The job, its directory locked until ``job.close()``.
@@ -134,7 +143,15 @@ class Client:
         Raises:
             InputError: a line of the input is invalid; nothing was submitted.
             JobError: the directory is locked, or holds a job for another input.
+            ConfigError: a completion window for a provider without them.
         """
+        if completion_window is not None:
+            if self.api.name != "openai":
+                raise ConfigError(
+                    f"{self.api.name} batches have no completion window to choose "
+                    "(--completion-window is for OpenAI-compatible hosts)"
+                )
+            check_window(completion_window)
         directory = JobDir.open(job_dir, create=True)
         try:
             job = await Job.create(
@@ -146,6 +163,7 @@ class Client:
                 max_requests=max_requests,
                 max_bytes=max_bytes,
                 keep_files=keep_files,
+                completion_window=completion_window,
             )
             await job.submit()
         except BaseException:

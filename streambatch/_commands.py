@@ -53,6 +53,7 @@ async def _client(
             url = {
                 "openai": emulator.openai_base_url,
                 "gemini": emulator.gemini_base_url,
+                "azure": emulator.azure_endpoint,
             }.get(provider, emulator.anthropic_base_url)
             _say(args, f"streambatch: using the built-in emulator at {emulator.url}")
             async with Client(provider, base_url=url) as client:
@@ -137,6 +138,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         max_requests=args.max_requests,
         max_bytes=args.max_bytes,
         keep_files=args.keep_files,
+        completion_window=args.completion_window,
     )
     manifest = job.manifest
     _say(

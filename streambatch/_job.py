@@ -90,6 +90,7 @@ class Job:
         max_requests: int | None = None,
         max_bytes: int | None = None,
         keep_files: bool = False,
+        completion_window: str | None = None,
     ) -> Job:
         """Split ``source`` into the job directory, or resume what is there.
 
@@ -109,6 +110,7 @@ class Job:
             max_requests=max_requests,
             max_bytes=max_bytes,
             keep_files=keep_files,
+            completion_window=completion_window,
         )
         return cls(job_dir, manifest, api, transport)
 

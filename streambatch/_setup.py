@@ -39,6 +39,7 @@ async def open_manifest(
     max_requests: int | None,
     max_bytes: int | None,
     keep_files: bool,
+    completion_window: str | None = None,
 ) -> Manifest:
     """The manifest of the job in ``job_dir``: resumed, or made by splitting ``source``.
 
@@ -49,6 +50,7 @@ async def open_manifest(
     existing = job_dir.load()
     if existing is not None:
         _check_same_job(existing, provider, base_url, max_requests, max_bytes)
+        _check_same_window(existing, completion_window)
         await _check_same_input(existing, source)
         return existing
     staging = job_dir.path / "chunks.partial"
@@ -69,6 +71,7 @@ async def open_manifest(
         keep_files=keep_files,
         max_requests=max_requests,
         max_bytes=max_bytes,
+        completion_window=completion_window,
     )
     shutil.rmtree(staging, ignore_errors=True)
     job_dir.save(manifest)
@@ -193,6 +196,20 @@ def _check_same_job(
                 f"split (use a new --job-dir, or 'streambatch retry {option} N' to "
                 "re-split what failed)"
             )
+
+
+def _check_same_window(manifest: Manifest, asked: str | None) -> None:
+    """A resumed job keeps its completion window (None asks for nothing).
+
+    Raises:
+        ConfigError: another window was asked for.
+    """
+    if asked is not None and asked != manifest.completion_window:
+        was = manifest.completion_window or "the provider's default"
+        raise ConfigError(
+            f"the job was submitted with --completion-window {was}; a resumed job "
+            "keeps it (leave the option out, or use a new --job-dir)"
+        )
 
 
 async def _check_same_input(manifest: Manifest, source: Source) -> None:

@@ -41,6 +41,7 @@ def chunk_ref(store: JobStore, chunk: ChunkRecord, record: BatchRecord) -> Chunk
         endpoint=chunk.endpoint,
         tag=record.tag,
         since=record.creating_since or 0.0,
+        completion_window=store.manifest.completion_window,
     )
 
 

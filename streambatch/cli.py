@@ -167,6 +167,12 @@ def _new_job(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep uploaded input files at the provider after their batch ends",
     )
+    parser.add_argument(
+        "--completion-window",
+        metavar="WINDOW",
+        help="the batches' completion window, e.g. 7d, for an OpenAI-compatible "
+        "host that offers others (openai only; default 24h; a resume keeps it)",
+    )
 
 
 def _emulator(parser: argparse.ArgumentParser) -> None:

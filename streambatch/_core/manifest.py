@@ -138,6 +138,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_requests: int | None = None
     max_bytes: int | None = None
     cost: Cost | None = None
+    completion_window: str | None = None
 
 
 class _Version(msgspec.Struct):

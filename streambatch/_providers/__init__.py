@@ -6,11 +6,13 @@ list of providers: the command line, ``Client`` and the parser all read it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from .._errors import ConfigError
 from .anthropic import AnthropicCodec
 from .anthropic_api import ANTHROPIC
+from .azure_api import AZURE, azure_api
 from .batches import BatchAPI
 from .codec import ResultCodec
 from .gemini import GeminiCodec
@@ -25,18 +27,20 @@ class Provider(NamedTuple):
     """Everything streambatch knows of one provider, in one place.
 
     ``api`` is None for a provider whose output streambatch parses but whose
-    batches it does not run yet.
+    batches it does not run yet. ``for_url``, where the URL given picks the
+    API's routes (Azure), maps it to the base URL requests join and the API.
     """
 
     name: str
     codec: type[ResultCodec]
     api: BatchAPI | None
     base_url_env: str | None
+    for_url: Callable[[str], tuple[str, BatchAPI]] | None = None
 
 
 _ALL = (
     Provider("anthropic", AnthropicCodec, ANTHROPIC, "ANTHROPIC_BASE_URL"),
-    Provider("azure", OpenAICodec, None, None),
+    Provider("azure", OpenAICodec, AZURE, "AZURE_OPENAI_ENDPOINT", azure_api),
     Provider("gemini", GeminiCodec, GEMINI, "GEMINI_BASE_URL"),
     Provider("openai", OpenAICodec, OPENAI, "OPENAI_BASE_URL"),
 )

@@ -46,7 +46,8 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
 
     ``tag`` identifies the chunk's batch among the provider's batches (OpenAI keeps
     it in batch metadata); ``since`` is the Unix time just before the create call,
-    used to look the batch up after an interrupted create.
+    used to look the batch up after an interrupted create; ``completion_window``
+    is the one the job asked for (None: the provider's default).
     """
 
     path: str
@@ -54,6 +55,7 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
     endpoint: str | None
     tag: dict[str, str]
     since: float = 0.0
+    completion_window: str | None = None
 
 
 class BatchAPI(Protocol):

@@ -1,7 +1,8 @@
 """A local emulator of the providers' batch APIs, for tests and demos.
 
-`Emulator` (or `open_emulator`) serves the OpenAI Files and Batches APIs and
-the Anthropic Message Batches API on loopback, with a configurable clock,
+`Emulator` (or `open_emulator`) serves the OpenAI Files and Batches APIs (also
+as Azure OpenAI and as OpenAI-compatible hosts, `OPENAI_QUIRKS`), the Anthropic
+Message Batches API and Gemini batch mode on loopback, with a configurable clock,
 deterministic replies (`expected_text`) and seeded faults. `Records` tells a
 test what the client really did. This package imports nothing else from
 streambatch.
@@ -10,6 +11,7 @@ streambatch.
 from __future__ import annotations
 
 from ._config import (
+    OPENAI_QUIRKS as OPENAI_QUIRKS,
     EmulatorConfig as EmulatorConfig,
     Faults as Faults,
     Limits as Limits,
@@ -25,6 +27,7 @@ from ._replies import expected_text as expected_text
 from ._store import RequestRecord as RequestRecord
 
 __all__ = (
+    "OPENAI_QUIRKS",
     "BatchRecord",
     "Emulator",
     "EmulatorConfig",

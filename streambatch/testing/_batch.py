@@ -81,6 +81,7 @@ def new_plan(store: Store, provider: str, batch_id: str, endpoint: str) -> Plan:
         fail_all=happens(faults.all_failed_rate, faults.seed, "all-failed", batch_id),
         reply_words=store.config.reply_words,
         embedding_dims=store.config.embedding_dims,
+        id_key="batch_id" if "batch_id" in store.config.openai_quirks else "id",
     )
 
 

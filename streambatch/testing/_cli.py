@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._config import EmulatorConfig, Faults, Limits, Timings
+from ._config import OPENAI_QUIRKS, EmulatorConfig, Faults, Limits, Timings
 from ._emulator import Emulator
 
 
@@ -69,6 +69,16 @@ def _add_fields(group: Any, cls: type[Any], prefix: str) -> None:
             )
 
 
+def _quirks(text: str) -> frozenset[str]:
+    chosen = frozenset(q.strip() for q in text.split(",") if q.strip())
+    unknown = sorted(chosen - set(OPENAI_QUIRKS))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown quirk {', '.join(unknown)} (known: {', '.join(OPENAI_QUIRKS)})"
+        )
+    return chosen
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
@@ -109,6 +119,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=8,
         help="length of each generated embedding (default 8)",
     )
+    parser.add_argument(
+        "--openai-quirks",
+        type=_quirks,
+        default=frozenset(),
+        metavar="QUIRK,...",
+        help="serve the OpenAI routes as an OpenAI-compatible host would, with "
+        f"these quirks: {', '.join(OPENAI_QUIRKS)} (statuses in capitals, ISO "
+        'timestamps, batches wrapped in {"job": ...}, output lines with batch_id '
+        "for id, any completion window); default none",
+    )
     _add_fields(parser.add_argument_group("faults"), Faults, "fault_")
     _add_fields(parser.add_argument_group("limits"), Limits, "limit_")
 
@@ -140,6 +160,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         faults=Faults(**pick(Faults, "fault_")),
         reply_words=args.reply_words,
         embedding_dims=args.embedding_dims,
+        openai_quirks=args.openai_quirks,
     )
 
 

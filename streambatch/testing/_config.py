@@ -11,6 +11,13 @@ from pathlib import Path
 
 MB = 1_000_000
 
+OPENAI_QUIRKS = ("upper_status", "iso_times", "job_wrapper", "batch_id", "any_window")
+"""What OpenAI-compatible hosts do differently, each served on request:
+``upper_status`` (statuses in capitals), ``iso_times`` (timestamps as ISO-8601
+strings), ``job_wrapper`` (batches as ``{"job": {...}}``), ``batch_id``
+(output lines name the request ``batch_id``, not ``id``), ``any_window``
+(completion windows other than ``24h`` accepted)."""
+
 
 @dataclass(frozen=True)
 class Timings:
@@ -100,11 +107,13 @@ class Limits:
         gemini_max_file_bytes: The largest Gemini file upload, in bytes.
         gemini_max_inline_bytes: The largest Gemini inline create body, in bytes.
         gemini_max_requests: The most requests in one Gemini batch.
+        azure_max_requests: The most requests in one Azure OpenAI batch.
     """
 
     openai_max_file_bytes: int = 512 * MB
     openai_max_batch_bytes: int = 200 * MB
     openai_max_requests: int = 50_000
+    azure_max_requests: int = 100_000
     anthropic_max_body_bytes: int = 256 * MB
     anthropic_max_requests: int = 100_000
     gemini_max_file_bytes: int = 2_000 * MB
@@ -180,6 +189,9 @@ class EmulatorConfig:
         embedding_dims: Length of each generated embedding vector.
         gemini_state_prefix: How Gemini batch states are spelled: the wire's
             ``BATCH_STATE_`` or the SDK's and docs' ``JOB_STATE_``.
+        openai_quirks: Which of :data:`OPENAI_QUIRKS` the OpenAI routes serve,
+            as an OpenAI-compatible host would (Azure's routes, under
+            ``/azure``, always serve Azure's own).
     """
 
     host: str = "127.0.0.1"
@@ -193,3 +205,11 @@ class EmulatorConfig:
     reply_words: int = 12
     embedding_dims: int = 8
     gemini_state_prefix: str = "BATCH_STATE_"
+    openai_quirks: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.openai_quirks) - set(OPENAI_QUIRKS)
+        if unknown:
+            raise ValueError(
+                f"unknown quirks {sorted(unknown)}; use {', '.join(OPENAI_QUIRKS)}"
+            )

@@ -16,7 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _anthropic, _gemini_batches, _gemini_files, _openai_batches, _openai_files
+from . import (
+    _anthropic,
+    _azure,
+    _gemini_batches,
+    _gemini_files,
+    _openai_batches,
+    _openai_files,
+)
+from ._azure_wire import AZURE_PREFIX
 from ._batch import advance
 from ._config import EmulatorConfig, Faults
 from ._http import GEMINI_PREFIX, RUNTIME, Runtime
@@ -44,11 +52,12 @@ def build_app(store: Store) -> web.Application:
     _anthropic.add_routes(app)
     _gemini_files.add_routes(app)
     _gemini_batches.add_routes(app)
+    _azure.add_routes(app)
     return app
 
 
 class Emulator:
-    """A running emulator of the OpenAI, Anthropic and Gemini batch APIs.
+    """A running emulator of the OpenAI, Azure OpenAI, Anthropic and Gemini batch APIs.
 
     Use it as an async context manager (or call `start` and `aclose`); it
     serves on ``config.host`` and ``config.port`` (port 0 picks a free one).
@@ -90,6 +99,12 @@ class Emulator:
     def gemini_base_url(self) -> str:
         """The Gemini base URL (paths below it carry the API version)."""
         return self.url + GEMINI_PREFIX
+
+    @property
+    def azure_endpoint(self) -> str:
+        """The Azure OpenAI resource endpoint (``AzureOpenAI(azure_endpoint=...)``;
+        its routes are ``/openai/v1/...`` and ``/openai/...?api-version=``)."""
+        return self.url + AZURE_PREFIX
 
     @property
     def records(self) -> Records:
@@ -181,7 +196,8 @@ async def open_emulator(
 
     Yields:
         The running `Emulator`: ``url``, ``openai_base_url``,
-        ``anthropic_base_url``, ``gemini_base_url``, ``records`` and live
+        ``anthropic_base_url``, ``gemini_base_url``, ``azure_endpoint``,
+        ``records`` and live
         ``faults``.
     """
     config = config or EmulatorConfig()

@@ -123,6 +123,7 @@ class _LineMaker:
                 self.created,
                 plan.reply_words,
                 plan.embedding_dims,
+                plan.id_key,
             )
             return line, outcome
         if plan.provider == "gemini":

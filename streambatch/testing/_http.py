@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ._azure_wire import AZURE_PREFIX, reshape
 from ._config import Faults
 from ._store import Store
 
@@ -84,6 +85,8 @@ def provider_of(request: web.Request) -> str:
     """Which provider's API ``request`` addresses."""
     if request.path.startswith(GEMINI_PREFIX + "/"):
         return "gemini"
+    if request.path.startswith(AZURE_PREFIX + "/"):
+        return "azure"
     return "anthropic" if request.path.startswith("/v1/messages") else "openai"
 
 
@@ -126,8 +129,9 @@ async def send_json(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
-    """Answer with a JSON body, in tiny pieces when that fault is on."""
-    data = _encode(body)
+    """Answer with a JSON body, in tiny pieces when that fault is on (a batch
+    object shaped as the host addressed sends it)."""
+    data = _encode(reshape(request.path, runtime(request).store, body))
     piece = max(1, runtime(request).faults.chunk_bytes)
     if piece >= len(data):
         return web.Response(

@@ -45,10 +45,20 @@ class Item(msgspec.Struct, frozen=True):
 
 
 def openai_line(
-    item: Item, outcome: Outcome, endpoint: str, created: int, words: int, dims: int
+    item: Item,
+    outcome: Outcome,
+    endpoint: str,
+    created: int,
+    words: int,
+    dims: int,
+    id_key: str = "id",
 ) -> bytes:
-    """Encode the output or error file line for ``item``."""
-    head: dict[str, Any] = {"id": f"batch_req_{item.rid}", "custom_id": item.custom_id}
+    """Encode the output or error file line for ``item`` (its request id under
+    ``id_key``: some compatible hosts say ``batch_id``)."""
+    head: dict[str, Any] = {
+        id_key: f"batch_req_{item.rid}",
+        "custom_id": item.custom_id,
+    }
     if outcome == "ok":
         reply = make_reply(item.body, words)
         body = OPENAI_ENDPOINTS[endpoint](item.body, reply, item.rid, created, dims)

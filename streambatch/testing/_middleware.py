@@ -29,7 +29,17 @@ _OPENAI_WRONG_KEY = (
     "Incorrect API key provided. You can find your API key at "
     "https://platform.openai.com/account/api-keys."
 )
-_SERVER_ERRORS = {"openai": (500, 503), "anthropic": (500, 529), "gemini": (500, 503)}
+_SERVER_ERRORS = {
+    "openai": (500, 503),
+    "azure": (500, 503),
+    "anthropic": (500, 529),
+    "gemini": (500, 503),
+}
+_AZURE_BAD_KEY = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make "
+    "sure to provide a valid key for an active subscription and use a correct "
+    "regional API endpoint for your resource."
+)
 _GEMINI_BAD_KEY = "API key not valid. Please pass a valid API key."
 _SERVER_MESSAGES = {
     500: "The server had an error while processing your request. Sorry about that!",
@@ -57,6 +67,11 @@ async def _check_auth(
             return await send_error(request, 403, message)
         if not _key_matches(key, wanted):
             return await send_error(request, 400, _GEMINI_BAD_KEY)
+        return None
+    if provider_of(request) == "azure":
+        key = request.headers.get("api-key", "")
+        if not key or not _key_matches(key, wanted):
+            return await send_error(request, 401, _AZURE_BAD_KEY, code="401")
         return None
     if provider_of(request) == "anthropic":
         # anthropic>=0.7x SDKs send the key as a Bearer token; accept both.
@@ -120,7 +135,12 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("emulator error on %s %s", request.method, request.path)
         return await send_error(request, 500, _SERVER_MESSAGES[500])
-    creates = ("/v1/batches", "/v1/messages/batches")
+    creates = (
+        "/v1/batches",
+        "/v1/messages/batches",
+        "/azure/openai/v1/batches",
+        "/azure/openai/batches",
+    )
     create = request.path in creates or request.path.endswith(":batchGenerateContent")
     lost = request.method == "POST" and create and not response.prepared
     if lost and state.draw(state.faults.lost_response_rate):

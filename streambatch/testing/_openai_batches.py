@@ -40,14 +40,15 @@ def _metadata_problem(metadata: object) -> str | None:
     return None
 
 
-def _create_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+def _create_problem(store: Store, body: dict[str, Any]) -> tuple[str, str] | None:
     for name in ("input_file_id", "endpoint", "completion_window"):
         if not isinstance(body.get(name), str):
             return f"Missing required parameter: '{name}'.", name
     if body["endpoint"] not in OPENAI_ENDPOINTS:
         choices = ", ".join(OPENAI_ENDPOINTS)
         return f"Invalid 'endpoint': the emulator supports {choices}.", "endpoint"
-    if body["completion_window"] != "24h":
+    quirks = store.config.openai_quirks
+    if body["completion_window"] != "24h" and "any_window" not in quirks:
         return (
             "Invalid 'completion_window': only '24h' is supported.",
             "completion_window",
@@ -56,7 +57,7 @@ def _create_problem(body: dict[str, Any]) -> tuple[str, str] | None:
     return None if problem is None else (problem, "metadata")
 
 
-def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
+def _new_batch(store: Store, body: dict[str, Any], azure: bool = False) -> Batch:
     batch_id = store.new_id("batch_", 16)
     plan = new_plan(store, "openai", batch_id, body["endpoint"])
     source = store.files[body["input_file_id"]].path
@@ -65,7 +66,7 @@ def _new_batch(store: Store, body: dict[str, Any]) -> Batch:
         intake_openai,
         source,
         plan,
-        limits.openai_max_requests,
+        limits.azure_max_requests if azure else limits.openai_max_requests,
         limits.openai_max_batch_bytes,
         store.stop,
     )
@@ -143,7 +144,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if body is None:
         return await send_error(request, 400, "The request body is not a JSON object.")
-    problem = _create_problem(body)
+    problem = _create_problem(store, body)
     if problem is not None:
         return await send_error(request, 400, problem[0], param=problem[1])
     stored = store.find_file(body["input_file_id"])
@@ -153,7 +154,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     if stored.purpose != "batch":
         message = "The input file must have been uploaded with purpose 'batch'."
         return await send_error(request, 400, message, param="input_file_id")
-    batch = _new_batch(store, body)
+    batch = _new_batch(store, body, azure=request.path.startswith("/azure/"))
     store.batches[batch.id] = batch
     return await send_json(request, to_json(batch, store))
 

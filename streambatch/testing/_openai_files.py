@@ -68,7 +68,9 @@ async def _read_form(
     return fields, filename, size
 
 
-def _form_problem(fields: dict[str, str], filename: str | None) -> str | None:
+def _form_problem(
+    fields: dict[str, str], filename: str | None, azure: bool = False
+) -> str | None:
     purpose = fields.get("purpose")
     if purpose is None:
         return "Missing required parameter: 'purpose'."
@@ -78,11 +80,14 @@ def _form_problem(fields: dict[str, str], filename: str | None) -> str | None:
         return "Missing required parameter: 'file'."
     if purpose == "batch" and not filename.endswith(".jsonl"):
         return "Invalid file format for Batch API. Must be .jsonl"
-    seconds = fields.get("expires_after[seconds]")
+    # Azure's docs spell the fields with dots, the SDK with brackets; Azure
+    # allows 14 to 30 days (PROVIDERS.md 3), OpenAI 1 hour to 30 days (2.2).
+    seconds = fields.get("expires_after[seconds]", fields.get("expires_after.seconds"))
+    least = 1_209_600 if azure else 3600
     if seconds is not None and not (
-        seconds.isdigit() and 3600 <= int(seconds) <= 2_592_000
+        seconds.isdigit() and least <= int(seconds) <= 2_592_000
     ):
-        return "expires_after[seconds] must be an integer between 3600 and 2592000."
+        return f"expires_after[seconds] must be an integer between {least} and 2592000."
     return None
 
 
@@ -106,7 +111,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         path.unlink(missing_ok=True)
         return await send_error(request, 400, f"Invalid multipart body: {exc}")
-    problem = _form_problem(fields, filename)
+    problem = _form_problem(fields, filename, request.path.startswith("/azure/"))
     if problem is not None or filename is None:
         path.unlink(missing_ok=True)
         return await send_error(request, 400, problem or "Missing file.")

@@ -30,6 +30,7 @@ class Plan:
     fail_all: bool
     reply_words: int
     embedding_dims: int
+    id_key: str = "id"
 
     def item_fails(self, custom_id: str) -> bool:
         """Return whether the item ``custom_id`` ends with an error result."""

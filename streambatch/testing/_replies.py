@@ -78,7 +78,7 @@ _VOCABULARY = [
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 _TOKEN_SET = frozenset(_TOKEN_KEYS)
-PROVIDERS = ("openai", "anthropic", "gemini")
+PROVIDERS = ("openai", "azure", "anthropic", "gemini")
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -145,7 +145,7 @@ def expected_text(
     """Return the text the emulator replies to ``body``.
 
     Args:
-        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"``.
+        provider: ``"openai"``, ``"azure"``, ``"anthropic"`` or ``"gemini"``.
         body: The request as sent: an OpenAI line's ``body``, an Anthropic
             request's ``params`` or a Gemini line's ``request``, decoded from JSON.
         reply_words: The emulator's configured reply length.

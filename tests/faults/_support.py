@@ -20,6 +20,7 @@ RETRY = sb.RetryPolicy(first_delay=0.01, max_delay=0.05, max_attempts=20)
 def base_url(emulator: Emulator, provider: str) -> str:
     return {
         "openai": emulator.openai_base_url,
+        "azure": emulator.azure_endpoint,
         "gemini": emulator.gemini_base_url,
     }.get(provider, emulator.anthropic_base_url)
 
@@ -31,9 +32,11 @@ def client_for(emulator: Emulator, provider: str) -> sb.Client:
 def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
     """Each sample custom_id's request body (OpenAI ``body``, Anthropic ``params``,
     Gemini ``request``, keyed by ``key``)."""
-    id_key, key = {"openai": ("custom_id", "body"), "gemini": ("key", "request")}.get(
-        provider, ("custom_id", "params")
-    )
+    id_key, key = {
+        "openai": ("custom_id", "body"),
+        "azure": ("custom_id", "body"),
+        "gemini": ("key", "request"),
+    }.get(provider, ("custom_id", "params"))
     found: dict[str, dict[str, object]] = {}
     for request in sample_requests(provider, count):
         body = request[key]
@@ -76,6 +79,8 @@ def auth(provider: str) -> dict[str, str]:
         return {"Authorization": "Bearer test"}
     if provider == "gemini":
         return {"x-goog-api-key": "test"}
+    if provider == "azure":
+        return {"api-key": "test"}
     return {"x-api-key": "test", "anthropic-version": "2023-06-01"}
 
 

@@ -33,7 +33,8 @@ Manifest = dict[str, Any]
 STREAMBATCH = [sys.executable, "-m", "streambatch"]
 SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
 HANG_GUARD = 60.0  # seconds; only a hung process ever reaches it
-PROVIDERS = ["openai", "anthropic", "gemini"]
+PROVIDERS = ["openai", "anthropic", "gemini", "azure"]
+SUFFIXES = {"openai": "/v1", "gemini": "/gemini", "azure": "/azure"}
 
 
 @contextlib.contextmanager
@@ -78,7 +79,7 @@ class Job:
         self.logs = tmp_path
 
     def command(self, url: str) -> list[str]:
-        base = url + {"openai": "/v1", "gemini": "/gemini"}.get(self.provider, "")
+        base = url + SUFFIXES.get(self.provider, "")
         return [
             *STREAMBATCH,
             "run",
@@ -181,8 +182,10 @@ def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
     """Every batch the emulator holds, through its list endpoint, page by page."""
     if provider == "gemini":
         return gemini_batches(url)
-    path = "/v1/batches" if provider == "openai" else "/v1/messages/batches"
-    cursor = "after" if provider == "openai" else "after_id"
+    path = {"openai": "/v1/batches", "azure": "/azure/openai/v1/batches"}.get(
+        provider, "/v1/messages/batches"
+    )
+    cursor = "after" if provider in ("openai", "azure") else "after_id"
     found: list[dict[str, Any]] = []
     query = "?limit=100"
     while True:
@@ -219,8 +222,8 @@ def check_no_duplicate_batch(url: str, job: Job) -> None:
     batches = emulator_batches(url, job.provider)
     assert len(batches) == job.chunks
     assert {b["id"] for b in batches} == {r["batch_id"] for r in job.records()}
-    if job.provider == "openai":
-        assert {b["status"] for b in batches} == {"completed"}
+    if job.provider in ("openai", "azure"):
+        assert {b["status"].lower() for b in batches} == {"completed"}
         assert sum(b["request_counts"]["total"] for b in batches) == job.count
         tags = [json.dumps(b["metadata"], sort_keys=True) for b in batches]
         assert len(set(tags)) == job.chunks
@@ -305,7 +308,7 @@ def downloading(job: Job) -> bool:
     return False
 
 
-@pytest.mark.parametrize("provider", ["openai", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "gemini", "azure"])
 def test_killed_during_upload(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)
