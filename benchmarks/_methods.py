@@ -296,7 +296,7 @@ def streambatch(provider: str) -> Run:
     """The public path: ``async with open_results(path, provider=...)`` (aiofiles)."""
     import asyncio
 
-    from streambatch._io.reader import open_results
+    from streambatch._results import open_results
 
     async def read(path: str) -> Tally:
         tally = Tally()
@@ -313,7 +313,7 @@ def streambatch(provider: str) -> Run:
 
 def streambatch_sync(provider: str) -> Run:
     """``ResultParser.feed`` over 1 MiB ``file.read`` blocks: no event loop, no aiofiles."""
-    from streambatch._core.parse import ResultParser
+    from streambatch._providers.parse import ResultParser
 
     def run(path: str) -> Tally:
         tally = Tally()

@@ -16,7 +16,7 @@ at least ``custom_id``, ``status``, ``text`` and ``usage``:
 | polars | ``read_ndjson`` with a schema, expressions, ``write_ndjson``; all cores. |
 | sb records | streambatch's record path (``ResultParser``, records with ``str`` texts, encoded), as ``results -o`` was. |
 | sb splice | streambatch's splicing write path (``RecordSplicer``), as ``results -o`` is: one core. |
-| sb splice x2 | the same on 2 worker processes (``_io/spliced.py``: byte ranges, records back in order); process start-up is timed too. |
+| sb splice x2 | the same on 2 worker processes (``_spliced.py``: byte ranges, records back in order); process start-up is timed too. |
 
 The streambatch rows write the whole record (also ``error``, ``batch_id``,
 ``attempt``); the peers write only the four fields. Each measurement is a fresh
@@ -304,8 +304,8 @@ def polars_frame(shape: str) -> Run:
 def _streambatch(shape: str, splice: bool) -> Run:
     import msgspec
 
-    from streambatch._core.parse import ResultParser
-    from streambatch._core.splice import RecordSplicer
+    from streambatch._providers.parse import ResultParser
+    from streambatch._providers.splice import RecordSplicer
 
     kind = RecordSplicer if splice else ResultParser
     encode_lines = msgspec.json.Encoder().encode_lines
@@ -325,7 +325,7 @@ def _streambatch_workers(shape: str, workers: int) -> Run:
 
     import aiofiles
 
-    from streambatch._io.spliced import encoded_blocks
+    from streambatch._spliced import encoded_blocks
 
     async def write(path: str, out: str) -> None:
         async with aiofiles.open(out, "wb") as sink:

@@ -10,7 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._core.jobstate import Progress as Progress
-from ._core.parse import ResultParser as ResultParser
 from ._core.policy import PollPolicy as PollPolicy, RetryPolicy as RetryPolicy
 from ._errors import (
     AuthenticationError as AuthenticationError,
@@ -33,13 +32,14 @@ from ._errors import (
     TransportError as TransportError,
     TransportTimeout as TransportTimeout,
 )
-from ._io.reader import open_results as open_results, read_results as read_results
 from ._models import (
     Result as Result,
     ResultError as ResultError,
     Status as Status,
     Usage as Usage,
 )
+from ._providers.parse import ResultParser as ResultParser
+from ._results import open_results as open_results, read_results as read_results
 
 if TYPE_CHECKING:
     from ._client import Client as Client

@@ -18,13 +18,13 @@ import msgspec
 from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord, Cost
-from ._core.parse import ResultParser
 from ._core.pricing import CostTally, Price, request_model
-from ._core.splice import RecordSplicer
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
 from ._models import Result
+from ._providers.parse import ResultParser
+from ._providers.splice import RecordSplicer
 
 __all__ = (
     "ResultCounts",
@@ -97,7 +97,7 @@ async def result_batches(
     per-record generator on the way.
 
     ``splice`` gives records for encoding only, texts copied from the provider's
-    bytes (see ``_core/splice.py``)."""
+    bytes (see ``_providers/splice.py``)."""
     retried: list[str] = []
     ledger = ChunkLedger(chunk)
     if ledger.needs_retried:

@@ -2,7 +2,7 @@
 
 ``run_job`` blocks until a whole job is done; inside a running event loop (a
 Jupyter notebook) it runs the job on its own loop in a worker thread.
-(``read_results``, in ``_io.reader``, parses a file with no event loop at all.)
+(``read_results``, in ``_results``, parses a file with no event loop at all.)
 """
 
 from __future__ import annotations

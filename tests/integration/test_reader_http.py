@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from streambatch import Result
-from streambatch._core.parse import ResultParser
-from streambatch._io.reader import open_results
+from streambatch._providers.parse import ResultParser
+from streambatch._results import open_results
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 BODY = (FIXTURES / "openai_output.jsonl").read_bytes() + (

@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from streambatch._core.splice import RecordSplicer, encode_block
-from streambatch._io.spliced import encoded_blocks
+from streambatch._providers.splice import RecordSplicer, encode_block
+from streambatch._spliced import encoded_blocks
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 

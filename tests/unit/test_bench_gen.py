@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks import _gen
-from streambatch._core.parse import ResultParser
+from streambatch._providers.parse import ResultParser
 
 from .test_bench_gen_gemini import _check_gemini
 

@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from streambatch import Result, ResultError, Usage, read_results
-from streambatch._core.parse import ResultParser
 from streambatch._providers.gemini import http_status
+from streambatch._providers.parse import ResultParser
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from streambatch import ConfigError, Result
-from streambatch._core.parse import ResultParser
+from streambatch._providers.parse import ResultParser
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 

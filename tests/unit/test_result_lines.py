@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from streambatch import Result, ResultError, Usage
-from streambatch._core.parse import ResultParser
+from streambatch._providers.parse import ResultParser
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 

@@ -14,9 +14,9 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from streambatch._core.parse import ResultParser
-from streambatch._core.splice import RecordSplicer
 from streambatch._providers.codec import SplicedResult
+from streambatch._providers.parse import ResultParser
+from streambatch._providers.splice import RecordSplicer
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 _ENCODER = msgspec.json.Encoder()

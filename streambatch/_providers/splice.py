@@ -28,8 +28,8 @@ from typing import NamedTuple, cast
 
 import msgspec
 
+from .._core.lines import Lines, Overlong, line_ends
 from .._models import Result
-from .lines import Lines, Overlong, line_ends
 from .parse import ResultParser
 
 __all__ = ("EncodedBlock", "RecordSplicer", "encode_block")

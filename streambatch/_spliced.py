@@ -1,6 +1,6 @@
 """Encode a provider's output file into result records on several cores.
 
-The edge around :class:`streambatch._core.splice.RecordSplicer`, for a writer of
+The edge around :class:`streambatch._providers.splice.RecordSplicer`, for a writer of
 results: the file is cut into byte ranges, each range is spliced and encoded by a
 worker process (or, with one worker, in a thread of this one), and the encoded
 blocks come back in file order, each record with its custom_id and status, so a
@@ -31,10 +31,10 @@ from typing import BinaryIO, NamedTuple
 
 import aiofiles.os
 
-from .._core.lines import DEFAULT_MAX_LINE_BYTES, HEAD_BYTES, line_ends
-from .._core.parse import ResultParser
-from .._core.splice import EncodedBlock, RecordSplicer, encode_block
-from .._models import Result
+from ._core.lines import DEFAULT_MAX_LINE_BYTES, HEAD_BYTES, line_ends
+from ._models import Result
+from ._providers.parse import ResultParser
+from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
 
 __all__ = ("RANGE_BYTES", "Range", "encoded_blocks", "splice_range")
 

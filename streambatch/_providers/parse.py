@@ -18,10 +18,10 @@ from typing import Any
 
 import msgspec
 
+from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from .._models import Result, ResultError
-from .._providers import codec_for
-from .._providers.codec import ResultCodec
-from .lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
+from . import codec_for
+from .codec import ResultCodec
 
 __all__ = ("ResultParser",)
 
