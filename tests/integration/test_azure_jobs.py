@@ -16,7 +16,7 @@ from streambatch.testing import Emulator, EmulatorConfig
 from streambatch.testing.sample import write_sample
 
 from .test_cli import POLL
-from .test_jobs import check_complete, finish, until
+from .test_jobs import check_complete, finish
 
 KEY = "azure-secret-key"
 
@@ -81,58 +81,6 @@ async def test_a_resumed_job_keeps_its_routes(
                 results = await finish(job)
         assert len(emulator.records.batches()) == 3
     check_complete("openai", 300, results)
-
-
-@pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
-async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
-    tmp_path: pathlib.Path, step: str, azure_key: str
-) -> None:
-    count = 600
-    write_sample(str(tmp_path / "in.jsonl"), "openai", count)
-    async with Emulator(EmulatorConfig(api_key=azure_key)) as emulator:
-        records = emulator.records
-        target = {
-            "upload": lambda: (
-                any(r.path == "/azure/openai/v1/files" for r in records.requests)
-                or records.in_flight > 0
-            ),
-            "create": lambda: len(records.batches()) >= 1,
-            "poll": lambda: (
-                sum(
-                    r.method == "GET" and "/batches/" in r.path
-                    for r in records.requests
-                )
-                >= 2
-            ),
-            "download": lambda: (
-                any("/content" in r.path for r in records.requests)
-                or records.in_flight > 0
-            ),
-        }[step]
-
-        async def everything() -> None:
-            async with azure_client(emulator) as client:
-                with await client.submit(
-                    tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=200
-                ) as job:
-                    await finish(job)
-
-        emulator.faults.slow_rate = 1.0
-        emulator.faults.slow_seconds = 0.2
-        task = asyncio.create_task(everything())
-        await until(target)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        emulator.faults.slow_rate = 0.0
-        async with azure_client(emulator) as client:
-            with await client.submit(
-                tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=200
-            ) as job:
-                results = await finish(job)
-        assert records.duplicates() == {}
-        assert len(records.batches()) == 3
-    check_complete("openai", count, results)
 
 
 def test_no_endpoint_is_a_clear_error(
