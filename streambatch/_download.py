@@ -19,7 +19,6 @@ from ._core.jobstate import (
     download_lost,
     downloaded,
     input_deleted,
-    next_action,
 )
 from ._core.manifest import BatchRecord, ChunkRecord
 from ._io.failures import gone_is_lost
@@ -55,7 +54,7 @@ async def download_all(
                     size = await transport.download(request, path, expected=expected)
                 record = store.apply(chunk, downloaded(record, item.kind, size))
                 count += 1
-            if _action(store, api, record) is Action.DELETE_INPUT:
+            if store.next_action(record, uploads=api.uploads) is Action.DELETE_INPUT:
                 await transport.drive(api.delete_file(record.file_id or ""))
                 store.apply(chunk, input_deleted(record))
 
@@ -64,12 +63,9 @@ async def download_all(
             record = store.apply(chunk, download_lost(record, kind))
     async with task_group() as group:
         for chunk, record in store.attempts():
-            if _action(store, api, record) in (Action.DOWNLOAD, Action.DELETE_INPUT):
+            if store.next_action(record, uploads=api.uploads) in (
+                Action.DOWNLOAD,
+                Action.DELETE_INPUT,
+            ):
                 group.create_task(one(chunk, record))
     return count
-
-
-def _action(store: JobStore, api: BatchAPI, record: BatchRecord) -> Action:
-    return next_action(
-        record, uploads=api.uploads, keep_files=store.manifest.keep_files
-    )

@@ -17,7 +17,6 @@ from ._core.jobstate import (
     Step,
     create_intended,
     created,
-    next_action,
     uploaded,
 )
 from ._core.manifest import BatchRecord, ChunkRecord
@@ -78,9 +77,7 @@ class _Submitter:
         self.transport = transport
 
     def _action(self, record: BatchRecord) -> Action:
-        return next_action(
-            record, uploads=self.api.uploads, keep_files=self.store.manifest.keep_files
-        )
+        return self.store.next_action(record, uploads=self.api.uploads)
 
     async def submit(
         self, chunk: ChunkRecord, record: BatchRecord, creating: asyncio.Semaphore

@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .._core.jobstate import Durability, Step, cancel_requested, cost_found
+from .._core.jobstate import (
+    Action,
+    Durability,
+    Step,
+    cancel_requested,
+    cost_found,
+    next_action,
+)
 from .._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
 from .jobdir import JobDir
 
@@ -60,6 +67,13 @@ class JobStore:
     def path(self) -> Path:
         """The job directory."""
         return self.dir.path
+
+    def next_action(self, record: BatchRecord, *, uploads: bool) -> Action:
+        """What ``record`` needs next (``jobstate.next_action``), for a provider
+        that ``uploads`` its requests first, keeping files as the job says."""
+        return next_action(
+            record, uploads=uploads, keep_files=self._manifest.keep_files
+        )
 
     def attempts(self) -> list[tuple[ChunkRecord, BatchRecord]]:
         """Every (chunk, attempt) pair, in chunk order."""
