@@ -325,12 +325,12 @@ def _streambatch_workers(shape: str, workers: int) -> Run:
 
     import aiofiles
 
-    from streambatch._spliced import encoded_blocks
+    from streambatch._spliced import WorkerPool, encoded_blocks
 
     async def write(path: str, out: str) -> None:
-        async with aiofiles.open(out, "wb") as sink:
+        async with aiofiles.open(out, "wb") as sink, WorkerPool(workers) as pool:
             blocks = encoded_blocks(
-                path, PROVIDER[shape], batch_id="batch_bench", workers=workers
+                path, PROVIDER[shape], batch_id="batch_bench", pool=pool
             )
             async for block in blocks:
                 await sink.write(block.data)

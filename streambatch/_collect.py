@@ -15,20 +15,22 @@ from typing import Any, Literal
 
 import msgspec
 
-from ._core.ledger import ChunkLedger
-from ._core.lines import LineFramer, Lines
-from ._core.manifest import ChunkRecord, Cost
+from ._core.ledger import AttemptLedger, ChunkLedger
+from ._core.lines import LineFramer, Lines, line_ends
+from ._core.manifest import BatchRecord, ChunkRecord, Cost
 from ._core.pricing import CostTally, Price, request_model
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
 from ._models import Result
 from ._providers.parse import ResultParser
-from ._providers.splice import RecordSplicer
+from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
+from ._spliced import WorkerPool, encoded_blocks
 
 __all__ = (
     "ResultCounts",
     "decode_id",
+    "encoded_results",
     "iter_results",
     "request_ids",
     "result_batches",
@@ -98,21 +100,7 @@ async def result_batches(
 
     ``splice`` gives records for encoding only, texts copied from the provider's
     bytes (see ``_providers/splice.py``)."""
-    retried: list[str] = []
-    ledger = ChunkLedger(chunk)
-    if ledger.needs_retried:
-        for record in chunk.batches[1:]:
-            async for ids in request_ids(store, chunk.path_of(record)):
-                retried += ids
-        ledger = ChunkLedger(chunk, retried)
-        del retried
-    for record in ledger.newest_first():
-        held = {
-            cid
-            async for ids in request_ids(store, chunk.path_of(record))
-            for cid in ids
-        }
-        attempt = ledger.attempt(record, held)
+    async for record, attempt in _attempts(store, chunk):
         for kind in record.downloads:
             path = store.dir.checked_download(record, kind)  # its recorded size
             parser = (RecordSplicer if splice else ResultParser)(
@@ -128,24 +116,113 @@ async def result_batches(
                     yield rows
             if rows := attempt.fresh(parser.close()):
                 yield rows
-            for custom_id in attempt.dropped:
-                log.warning("%s: dropped a result for %r", path.name, custom_id)
-            attempt.dropped.clear()
-        mismatch = attempt.count_mismatch()
-        if mismatch is not None:
-            log.warning(
-                "batch %s: the provider counts %d succeeded, the files hold %d",
-                record.batch_id,
-                *mismatch,
+            _log_dropped(path.name, attempt)
+        if rows := await _unanswered(store, chunk, record, attempt):
+            yield rows
+
+
+async def encoded_results(
+    store: JobStore,
+    chunk: ChunkRecord,
+    *,
+    with_response: bool = False,
+    pool: WorkerPool | None = None,
+) -> AsyncIterator[EncodedBlock]:
+    """The results of one chunk's requests as :func:`result_batches` gives them
+    (spliced), encoded as JSON lines: by ``pool``'s processes where a file is
+    large enough to share (``_spliced``), the ledger keeping or dropping
+    records by their custom_ids without decoding them again."""
+    if ChunkLedger(chunk).needs_retried:  # records may be renumbered: decode
+        async for rows in result_batches(
+            store, chunk, with_response=with_response, splice=True
+        ):
+            yield encode_block(rows)
+        return
+    async for record, attempt in _attempts(store, chunk):
+        for kind in record.downloads:
+            path = store.dir.checked_download(record, kind)  # its recorded size
+            blocks = encoded_blocks(
+                path,
+                store.manifest.provider,
+                batch_id=record.batch_id,
+                attempt=record.attempt,
+                with_response=with_response,
+                source=path.name,
+                pool=pool,
             )
-        if attempt.owed:
-            owed = attempt.owed
-            yield [
-                attempt.missing(cid)
-                async for ids in request_ids(store, chunk.path_of(record))
-                for cid in ids
-                if cid in owed
-            ]
+            async for block in blocks:
+                kept = attempt.keep(block.custom_ids, block.statuses)
+                if len(kept) == len(block.ends):
+                    yield block
+                elif kept:
+                    yield _picked(block, kept)
+            _log_dropped(path.name, attempt)
+        if rows := await _unanswered(store, chunk, record, attempt):
+            yield encode_block(rows)
+
+
+def _picked(block: EncodedBlock, kept: list[int]) -> EncodedBlock:
+    """The records of ``block`` at ``kept``."""
+    data = block.pick(kept)
+    return EncodedBlock(
+        [block.custom_ids[i] for i in kept],
+        [block.statuses[i] for i in kept],
+        data,
+        line_ends(data),
+        [block.stop_reasons[i] for i in kept],
+        [block.tokens[i] for i in kept],
+    )
+
+
+async def _attempts(
+    store: JobStore, chunk: ChunkRecord
+) -> AsyncIterator[tuple[BatchRecord, AttemptLedger]]:
+    """Each attempt of ``chunk``, newest first, with its ledger: the caller
+    feeds it the attempt's files before asking for the next."""
+    retried: list[str] = []
+    ledger = ChunkLedger(chunk)
+    if ledger.needs_retried:
+        for record in chunk.batches[1:]:
+            async for ids in request_ids(store, chunk.path_of(record)):
+                retried += ids
+        ledger = ChunkLedger(chunk, retried)
+        del retried
+    for record in ledger.newest_first():
+        held = {
+            cid
+            async for ids in request_ids(store, chunk.path_of(record))
+            for cid in ids
+        }
+        yield record, ledger.attempt(record, held)
+
+
+def _log_dropped(name: str, attempt: AttemptLedger) -> None:
+    for custom_id in attempt.dropped:
+        log.warning("%s: dropped a result for %r", name, custom_id)
+    attempt.dropped.clear()
+
+
+async def _unanswered(
+    store: JobStore, chunk: ChunkRecord, record: BatchRecord, attempt: AttemptLedger
+) -> list[Result]:
+    """Once an attempt's files are read: the records of the requests they did
+    not answer (and a warning if the provider counted otherwise)."""
+    mismatch = attempt.count_mismatch()
+    if mismatch is not None:
+        log.warning(
+            "batch %s: the provider counts %d succeeded, the files hold %d",
+            record.batch_id,
+            *mismatch,
+        )
+    if not attempt.owed:
+        return []
+    owed = attempt.owed
+    return [
+        attempt.missing(cid)
+        async for ids in request_ids(store, chunk.path_of(record))
+        for cid in ids
+        if cid in owed
+    ]
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -188,6 +265,7 @@ async def write_results(
     with_response: bool = False,
     only: Only | None = None,
     prices: Mapping[str, Price] | None = None,
+    pool: WorkerPool | None = None,
 ) -> ResultCounts:
     """Write every request's result to ``path`` as JSONL; count them by status.
 
@@ -196,7 +274,9 @@ async def write_results(
     a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps some of the records (:data:`Only`); the counts cover all of
     them. What their usage cost (at ``prices``, then the built-in table's) is
-    counted and recorded in the job's manifest.
+    counted and recorded in the job's manifest. ``pool``'s processes (by
+    default, one per CPU) share the encoding of large files; the bytes written
+    are the same for any pool.
     """
     counts = ResultCounts()
     tally = CostTally(prices)
@@ -204,19 +284,15 @@ async def write_results(
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
     sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
-    async with open_output(path, needed=sizes) as file:
+    pool = pool or WorkerPool(os.cpu_count() or 1)
+    async with open_output(path, needed=sizes) as file, pool:
         for chunk in store.manifest.chunks:
             used = [0, 0]  # input, output tokens
-            async for rows in result_batches(
-                store, chunk, with_response=with_response, splice=True
-            ):
-                _count(rows, counts, used)
-                if only == "truncated":
-                    rows = [r for r in rows if r.stop_reason == "max_tokens"]
-                elif only is not None:
-                    keep = only == "succeeded"
-                    rows = [r for r in rows if (r.status == "succeeded") == keep]
-                buffer += _ENCODER.encode_lines(rows)
+            blocks = encoded_results(
+                store, chunk, with_response=with_response, pool=pool
+            )
+            async for block in blocks:
+                buffer += _counted(block, counts, used, only)
                 if len(buffer) >= 1 << 20:
                     await file.write(bytes(buffer))
                     buffer.clear()
@@ -228,16 +304,23 @@ async def write_results(
     return counts
 
 
-def _count(rows: list[Result], counts: ResultCounts, used: list[int]) -> None:
-    """Add the records' statuses, truncated ones and tokens to the counts."""
-    counts.update(row.status for row in rows)
-    tokens_in = tokens_out = 0
-    for row in rows:
-        usage = row.usage
-        if usage is not None:
-            tokens_in += usage.input_tokens
-            tokens_out += usage.output_tokens
-        if row.stop_reason == "max_tokens":
-            counts.truncated += 1
-    used[0] += tokens_in
-    used[1] += tokens_out
+def _counted(
+    block: EncodedBlock, counts: ResultCounts, used: list[int], only: Only | None
+) -> bytes:
+    """Add the block's statuses, truncated records and tokens to the counts;
+    return the records ``only`` keeps."""
+    statuses, reasons = block.statuses, block.stop_reasons
+    counts.update(statuses)
+    counts.truncated += reasons.count("max_tokens")
+    used[0] += sum(tokens[0] for tokens in block.tokens)
+    used[1] += sum(tokens[1] for tokens in block.tokens)
+    if only is None:
+        return block.data
+    if only == "truncated":
+        kept = [i for i, reason in enumerate(reasons) if reason == "max_tokens"]
+    else:
+        keep = only == "succeeded"
+        kept = [
+            i for i, status in enumerate(statuses) if (status == "succeeded") == keep
+        ]
+    return block.pick(kept)

@@ -188,6 +188,7 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         with_response=args.with_response,
         only=args.only,
         prices=dict(args.price),
+        workers=args.workers,
     )
     parts = " ".join(
         f"{status}={counts[status]}"

@@ -31,6 +31,7 @@ from ._poll import apply_status, poll_all
 from ._providers.batches import BatchAPI, BatchStatus
 from ._retry import plan_retry
 from ._setup import Source, open_manifest
+from ._spliced import WorkerPool
 from ._submit import submit_all
 
 __all__ = ("Job", "Sleep")
@@ -183,6 +184,7 @@ class Job:
         with_response: bool = False,
         only: Only | None = None,
         prices: Mapping[str, Price] | None = None,
+        workers: int | None = None,
     ) -> ResultCounts:
         """Write one JSON line per request to ``path``; return the counts by status.
 
@@ -191,10 +193,16 @@ class Job:
         at the token limit); the counts cover all. The counts also tell how many
         were truncated and what the results cost (``prices``: the user's, in
         USD per million tokens, before the built-in table), which is recorded
-        for ``status``.
+        for ``status``. ``workers`` processes (by default, one per CPU) share
+        the encoding of large files; the file written is the same for any number.
         """
         return await write_results(
-            self.store, path, with_response=with_response, only=only, prices=prices
+            self.store,
+            path,
+            with_response=with_response,
+            only=only,
+            prices=prices,
+            pool=None if workers is None else WorkerPool(workers),
         )
 
     async def retry_failed(

@@ -12,7 +12,8 @@ finish its own last line. A worker numbers lines from its range's first, so the
 few records that name a line number (``malformed_output``) are rebuilt here,
 once the lines of every earlier range are counted: the bytes are the same for any
 number of workers. Memory: ``2 * workers`` ranges in flight, each one range of
-input and its encoded records.
+input and its encoded records. One :class:`WorkerPool` serves every file of a
+job, so its processes start once.
 
 Worker processes are started with ``spawn`` (a fork of a process running an
 event loop and threads is unsafe); as with any ``multiprocessing`` code, a script
@@ -36,7 +37,7 @@ from ._models import Result
 from ._providers.parse import ResultParser
 from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
 
-__all__ = ("RANGE_BYTES", "Range", "encoded_blocks", "splice_range")
+__all__ = ("RANGE_BYTES", "Range", "WorkerPool", "encoded_blocks", "splice_range")
 
 RANGE_BYTES = 8 * 1024 * 1024
 """How much of a file one worker takes at a time."""
@@ -134,6 +135,43 @@ def _own_bytes(file: BinaryIO, position: int, end: int) -> Iterator[bytes]:
         position += len(block)
 
 
+class WorkerPool:
+    """Processes that splice ranges, shared by every file a writer reads.
+
+    The processes start when a file first needs them (one of more than one
+    range), so a small job never starts any. Use as ``async with``.
+
+    Args:
+        workers: how many processes; 1 splices in a thread of this process.
+        range_bytes: how much of a file one worker takes at a time.
+    """
+
+    def __init__(self, workers: int, *, range_bytes: int = RANGE_BYTES) -> None:
+        self.workers = workers
+        self.range_bytes = range_bytes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, task: Range) -> Future[Spliced]:
+        """Splice ``task`` in a worker process."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool.submit(splice_range, task)
+
+    async def aclose(self) -> None:
+        """Stop the processes (a range in flight ends first: a worker cannot be
+        interrupted mid-range)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def __aenter__(self) -> WorkerPool:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 async def encoded_blocks(
     path: str | os.PathLike[str],
     provider: str,
@@ -143,28 +181,29 @@ async def encoded_blocks(
     with_response: bool = False,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     source: str | None = None,
-    workers: int = 1,
-    range_bytes: int = RANGE_BYTES,
+    pool: WorkerPool | None = None,
 ) -> AsyncIterator[EncodedBlock]:
     """The encoded records of an output file, in file order, a block per range.
 
     Args:
         path: the output (or error) file.
-        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        provider: the provider whose output it is.
         batch_id: stamped on every record.
         attempt: stamped on every record.
         with_response: keep each raw response body in the record.
         max_line_bytes: the longest line accepted.
         source: names the file in error messages (its name by default).
-        workers: processes to splice in; 1 splices in a thread of this one.
-        range_bytes: how much of the file one worker takes at a time.
+        pool: the worker processes to splice in, and how the file is cut into
+            ranges; without one (or for a file of one range) ranges are
+            spliced in a thread of this process.
 
-    The records (not the blocks) are the same for any ``workers`` and
-    ``range_bytes``: those :class:`RecordSplicer` gives for the whole file.
+    The records (not the blocks) are the same for any ``pool``: those
+    :class:`RecordSplicer` gives for the whole file.
     """
     name = os.fspath(path)
     size = (await aiofiles.os.stat(name)).st_size
     label = source if source is not None else os.path.basename(name)
+    range_bytes = RANGE_BYTES if pool is None else pool.range_bytes
     tasks = [
         Range(
             name,
@@ -183,30 +222,29 @@ async def encoded_blocks(
         provider, batch_id=batch_id, attempt=attempt, source=label
     )  # makes the records of bad lines, with their line numbers in the file
     first = 0  # lines in the ranges before
-    if workers <= 1 or len(tasks) == 1:
+    if pool is None or pool.workers <= 1 or len(tasks) == 1:
         for task in tasks:
             done = await asyncio.to_thread(splice_range, task)
             yield _numbered(done, first, rebuild)
             first += done.lines
         return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    window: list[Future[Spliced]] = []
+    pending = iter(tasks)
     try:
-        window: list[Future[Spliced]] = []
-        pending = iter(tasks)
         for task in pending:
-            window.append(pool.submit(splice_range, task))
-            if len(window) >= 2 * workers:
+            window.append(pool.submit(task))
+            if len(window) >= 2 * pool.workers:
                 break
         while window:
             done = await asyncio.wrap_future(window.pop(0))
             for task in pending:
-                window.append(pool.submit(splice_range, task))
+                window.append(pool.submit(task))
                 break
             yield _numbered(done, first, rebuild)
             first += done.lines
-    finally:  # in-flight ranges end (a worker cannot be interrupted mid-range)
-        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+    finally:  # a range not started yet is not wanted any more
+        for future in window:
+            future.cancel()
 
 
 def _numbered(done: Spliced, first: int, rebuild: ResultParser) -> EncodedBlock:
@@ -220,4 +258,4 @@ def _numbered(done: Spliced, first: int, rebuild: ResultParser) -> EncodedBlock:
         record = rebuild._malformed(first + line_no, head, reason)
         pieces[index] = _ENCODE([record]).data
     data = b"".join(pieces)
-    return EncodedBlock(block.custom_ids, block.statuses, data, line_ends(data))
+    return block._replace(data=data, ends=line_ends(data))

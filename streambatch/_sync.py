@@ -45,6 +45,7 @@ def run_job(
     with_response: bool = False,
     only: Literal["succeeded", "failed"] | None = None,
     on_progress: Callable[[Progress], object] | None = None,
+    workers: int | None = None,
 ) -> dict[str, int]:
     """Submit (or resume) a job, wait for it and write its results; block meanwhile.
 
@@ -73,7 +74,7 @@ def run_job(
                 await job.wait(poll=poll, on_progress=on_progress)
                 await job.download()
                 counts = await job.write_results(
-                    output, with_response=with_response, only=only
+                    output, with_response=with_response, only=only, workers=workers
                 )
         return dict(counts)
 

@@ -207,6 +207,13 @@ def _results_options(parser: argparse.ArgumentParser) -> None:
         help="write only these records (truncated: cut off at max_tokens; the "
         "summary counts all)",
     )
+    parser.add_argument(
+        "--workers",
+        type=count,
+        metavar="N",
+        help="processes sharing the encoding of large output files (default: one "
+        "per CPU); the results are the same for any N",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

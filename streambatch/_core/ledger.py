@@ -91,26 +91,41 @@ class AttemptLedger:
         self._succeeded = 0
         self.dropped: list[str] = []  # custom_ids of records dropped, to log
 
+    @property
+    def renumbers(self) -> bool:
+        """Whether records may need another ``attempt`` than their batch's
+        (see the module's docstring): :meth:`fresh` renumbers them,
+        :meth:`keep` cannot."""
+        return self._sends is not None
+
     def fresh(self, records: list[Result]) -> list[Result]:
         """Keep the records of this attempt's own, owed custom_ids."""
-        rows = []
-        owed = self.owed
-        succeeded = 0
-        for row in records:
-            try:
-                owed.remove(row.custom_id)
-            except KeyError:
-                if row.custom_id in self._newer:  # superseded: still this batch's line
-                    succeeded += row.status == "succeeded"
-                else:  # not this attempt's, or a second line for it
-                    self.dropped.append(row.custom_id)
-                continue
-            succeeded += row.status == "succeeded"
-            rows.append(row)
-        self._succeeded += succeeded
+        kept = self.keep([r.custom_id for r in records], [r.status for r in records])
+        rows = [records[i] for i in kept] if len(kept) < len(records) else records
         if self._sends is not None:
             rows = [self._sent(row) for row in rows]
         return rows
+
+    def keep(self, custom_ids: list[str], statuses: list[str]) -> list[int]:
+        """The indices of the records to keep, given each one's custom_id and
+        status: those of this attempt's own, owed custom_ids, in order."""
+        kept = []
+        owed = self.owed
+        newer = self._newer
+        succeeded = 0
+        for index, custom_id in enumerate(custom_ids):
+            try:
+                owed.remove(custom_id)
+            except KeyError:
+                if custom_id in newer:  # superseded: still this batch's line
+                    succeeded += statuses[index] == "succeeded"
+                else:  # not this attempt's, or a second line for it
+                    self.dropped.append(custom_id)
+                continue
+            succeeded += statuses[index] == "succeeded"
+            kept.append(index)
+        self._succeeded += succeeded
+        return kept
 
     def count_mismatch(self) -> tuple[int, int] | None:
         """(the provider's succeeded count, the files') when they differ."""

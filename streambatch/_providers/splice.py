@@ -105,17 +105,21 @@ _ENCODER = msgspec.json.Encoder()
 
 
 class EncodedBlock(NamedTuple):
-    """Records encoded as JSON lines, with what a ledger keeps or drops them by.
+    """Records encoded as JSON lines, with what a writer keeps, drops and counts
+    them by.
 
     Record ``i`` is ``data[ends[i - 1]:ends[i]]`` (from 0 for the first), a JSON
-    object and its ``\\n``; its ``custom_id`` and ``status`` are ``custom_ids[i]``
-    and ``statuses[i]``.
+    object and its ``\\n``; its ``custom_id``, ``status`` and ``stop_reason`` are
+    ``custom_ids[i]``, ``statuses[i]`` and ``stop_reasons[i]``, its input and
+    output tokens ``tokens[i]`` (0, 0 without usage).
     """
 
     custom_ids: list[str]
     statuses: list[str]
     data: bytes
     ends: list[int]
+    stop_reasons: list[str | None]
+    tokens: list[tuple[int, int]]
 
     def pick(self, indices: list[int]) -> bytes:
         """The records at ``indices`` (in that order), joined."""
@@ -123,6 +127,9 @@ class EncodedBlock(NamedTuple):
             return self.data
         data, ends = self.data, self.ends
         return b"".join(data[ends[i - 1] if i else 0 : ends[i]] for i in indices)
+
+
+_NO_USAGE = (0, 0)
 
 
 def encode_block(records: list[Result]) -> EncodedBlock:
@@ -133,4 +140,9 @@ def encode_block(records: list[Result]) -> EncodedBlock:
         [r.status for r in records],
         data,
         line_ends(data),  # a record holds no raw newline: JSON escapes them
+        [r.stop_reason for r in records],
+        [
+            _NO_USAGE if (u := r.usage) is None else (u.input_tokens, u.output_tokens)
+            for r in records
+        ],
     )

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from streambatch._providers.splice import RecordSplicer, encode_block
-from streambatch._spliced import encoded_blocks
+from streambatch._spliced import WorkerPool, encoded_blocks
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 
@@ -39,12 +39,16 @@ def awkward_file(path: pathlib.Path) -> bytes:
     return data
 
 
-async def joined(path: pathlib.Path, **options: object) -> tuple[bytes, list[str]]:
+async def joined(
+    path: pathlib.Path, workers: int = 1, range_bytes: int = 1 << 20, **options: object
+) -> tuple[bytes, list[str]]:
     data, ids = b"", []
-    async for block in encoded_blocks(path, "openai", **options):  # type: ignore[arg-type]
-        assert block.pick(list(range(len(block.ends)))) == block.data
-        data += block.data
-        ids += block.custom_ids
+    async with WorkerPool(workers, range_bytes=range_bytes) as pool:
+        blocks = encoded_blocks(path, "openai", pool=pool, **options)  # type: ignore[arg-type]
+        async for block in blocks:
+            assert block.pick(list(range(len(block.ends)))) == block.data
+            data += block.data
+            ids += block.custom_ids
     return data, ids
 
 

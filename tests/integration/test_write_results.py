@@ -10,6 +10,8 @@ import pathlib
 import msgspec
 import pytest
 
+from streambatch._collect import write_results
+from streambatch._spliced import WorkerPool
 from streambatch.testing import Emulator, EmulatorConfig, Faults
 from streambatch.testing.sample import write_sample
 from tests.integration.test_jobs import FAST, client_for
@@ -63,3 +65,45 @@ async def test_written_records_equal_the_results(
                     r["error"] and r["error"]["type"] == "missing" for r in written
                 )
                 assert ("response" in written[0]) == with_response
+
+
+async def test_the_same_bytes_for_any_number_of_workers(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    """A multi-chunk job whose chunks have one, two and three attempts, with
+    repeated, unknown and missing lines: 1, 2 and 3 worker processes (the files
+    cut into ranges small enough that every worker gets some) write the same
+    bytes, and those are the records ``job.results()`` gives."""
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 200)
+    async with client_for(emulator, "openai") as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", max_requests=5
+        ) as job:
+            await job.wait(poll=FAST)
+            await job.download()
+            for _ in range(2):  # attempts 2, then 3 for what fails again
+                assert await job.retry_failed(all_failures=True) > 0
+                await job.wait(poll=FAST)
+                await job.download()
+            assert {len(c.batches) for c in job.manifest.chunks} == {1, 2, 3}
+            outputs = (tmp_path / "job" / "downloads").glob("*output.jsonl")
+            first = max(outputs, key=lambda path: path.stat().st_size)
+            tamper(first)
+            for _, record in job.attempts():
+                for kind in record.downloads:
+                    path = job.dir.download_path(record.batch_id or "", kind)
+                    if path == first:
+                        record.downloads[kind] = first.stat().st_size
+            written = []
+            for workers, range_bytes in ((1, 1 << 20), (2, 4096), (3, 1000)):
+                out = tmp_path / f"out-{workers}.jsonl"
+                pool = WorkerPool(workers, range_bytes=range_bytes)
+                counts = await write_results(job.store, out, pool=pool)
+                assert sum(counts.values()) == 200
+                written.append(out.read_bytes())
+            assert written[0] == written[1] == written[2]
+            expected = [json.loads(msgspec.json.encode(r)) async for r in job.results()]
+            assert [json.loads(line) for line in written[0].splitlines()] == expected
+            attempts = {r["attempt"] for r in expected}
+            assert attempts == {1, 2, 3}
+            assert any(r["error"] and r["error"]["type"] == "missing" for r in expected)
