@@ -11,6 +11,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -19,6 +20,7 @@ from ._core.ledger import AttemptLedger, ChunkLedger
 from ._core.lines import LineFramer, Lines, line_ends
 from ._core.manifest import BatchRecord, ChunkRecord, Cost
 from ._core.pricing import CostTally, Price, request_model
+from ._io.idfile import chunk_ids
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
@@ -54,11 +56,16 @@ def decode_id(line: bytes) -> str:
     return item.custom_id or item.key
 
 
-async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
+async def request_ids(store: JobStore, path: str) -> list[str]:
     """The custom_ids of a requests file of the job (a chunk or a retry), in
-    order, a list per block read."""
+    order (from the file's sidecar once one is built: ``_io/idfile.py``)."""
+    return await chunk_ids(store.dir.chunk_path(path), _read_ids)
+
+
+async def _read_ids(path: Path) -> AsyncIterator[list[str]]:
+    """The custom_ids of a requests file, read from its lines, a list per block."""
     framer = LineFramer()
-    async for block in file_chunks(store.dir.chunk_path(path)):
+    async for block in file_chunks(path):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
                 yield [i.custom_id or i.key for i in _ID.decode_lines(frame.data)]
@@ -170,7 +177,8 @@ def _picked(block: EncodedBlock, kept: list[int]) -> EncodedBlock:
         data,
         line_ends(data),
         [block.stop_reasons[i] for i in kept],
-        [block.tokens[i] for i in kept],
+        [block.input_tokens[i] for i in kept],
+        [block.output_tokens[i] for i in kept],
     )
 
 
@@ -183,16 +191,11 @@ async def _attempts(
     ledger = ChunkLedger(chunk)
     if ledger.needs_retried:
         for record in chunk.batches[1:]:
-            async for ids in request_ids(store, chunk.path_of(record)):
-                retried += ids
+            retried += await request_ids(store, chunk.path_of(record))
         ledger = ChunkLedger(chunk, retried)
         del retried
     for record in ledger.newest_first():
-        held = {
-            cid
-            async for ids in request_ids(store, chunk.path_of(record))
-            for cid in ids
-        }
+        held = set(await request_ids(store, chunk.path_of(record)))
         yield record, ledger.attempt(record, held)
 
 
@@ -217,12 +220,8 @@ async def _unanswered(
     if not attempt.owed:
         return []
     owed = attempt.owed
-    return [
-        attempt.missing(cid)
-        async for ids in request_ids(store, chunk.path_of(record))
-        for cid in ids
-        if cid in owed
-    ]
+    ids = await request_ids(store, chunk.path_of(record))
+    return [attempt.missing(cid) for cid in ids if cid in owed]
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -275,8 +274,8 @@ async def write_results(
     ``only`` keeps some of the records (:data:`Only`); the counts cover all of
     them. What their usage cost (at ``prices``, then the built-in table's) is
     counted and recorded in the job's manifest. ``pool``'s processes (by
-    default, one per CPU) share the encoding of large files; the bytes written
-    are the same for any pool.
+    default none: a thread of this one) share the encoding of large files; the
+    bytes written are the same for any pool.
     """
     counts = ResultCounts()
     tally = CostTally(prices)
@@ -284,7 +283,7 @@ async def write_results(
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
     sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
-    pool = pool or WorkerPool(os.cpu_count() or 1)
+    pool = pool or WorkerPool(1)
     async with open_output(path, needed=sizes) as file, pool:
         for chunk in store.manifest.chunks:
             used = [0, 0]  # input, output tokens
@@ -312,8 +311,8 @@ def _counted(
     statuses, reasons = block.statuses, block.stop_reasons
     counts.update(statuses)
     counts.truncated += reasons.count("max_tokens")
-    used[0] += sum(tokens[0] for tokens in block.tokens)
-    used[1] += sum(tokens[1] for tokens in block.tokens)
+    used[0] += sum(block.input_tokens)
+    used[1] += sum(block.output_tokens)
     if only is None:
         return block.data
     if only == "truncated":

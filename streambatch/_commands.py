@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -188,7 +189,7 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         with_response=args.with_response,
         only=args.only,
         prices=dict(args.price),
-        workers=args.workers,
+        workers=args.workers or os.cpu_count() or 1,
     )
     parts = " ".join(
         f"{status}={counts[status]}"

@@ -193,8 +193,11 @@ class Job:
         at the token limit); the counts cover all. The counts also tell how many
         were truncated and what the results cost (``prices``: the user's, in
         USD per million tokens, before the built-in table), which is recorded
-        for ``status``. ``workers`` processes (by default, one per CPU) share
-        the encoding of large files; the file written is the same for any number.
+        for ``status``. ``workers`` processes share the encoding of large
+        files (by default one thread of this process does it); the file written
+        is the same for any number. More than one starts processes with
+        ``spawn``: a script must then guard its entry point with
+        ``if __name__ == "__main__":``, as any ``multiprocessing`` code must.
         """
         return await write_results(
             self.store,
@@ -202,7 +205,7 @@ class Job:
             with_response=with_response,
             only=only,
             prices=prices,
-            pool=None if workers is None else WorkerPool(workers),
+            pool=WorkerPool(workers or 1),
         )
 
     async def retry_failed(

@@ -39,7 +39,7 @@ from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
 
 __all__ = ("RANGE_BYTES", "Range", "WorkerPool", "encoded_blocks", "splice_range")
 
-RANGE_BYTES = 8 * 1024 * 1024
+RANGE_BYTES = 4 * 1024 * 1024
 """How much of a file one worker takes at a time."""
 
 _READ_BYTES = 1024 * 1024
@@ -143,11 +143,14 @@ class WorkerPool:
 
     Args:
         workers: how many processes; 1 splices in a thread of this process.
-        range_bytes: how much of a file one worker takes at a time.
+        range_bytes: how much of a file one worker takes at a time (by default
+            :data:`RANGE_BYTES`, or 1 MiB in a thread: its range is in memory).
     """
 
-    def __init__(self, workers: int, *, range_bytes: int = RANGE_BYTES) -> None:
+    def __init__(self, workers: int, *, range_bytes: int | None = None) -> None:
         self.workers = workers
+        if range_bytes is None:
+            range_bytes = RANGE_BYTES if workers > 1 else _READ_BYTES
         self.range_bytes = range_bytes
         self._pool: ProcessPoolExecutor | None = None
 
@@ -203,7 +206,7 @@ async def encoded_blocks(
     name = os.fspath(path)
     size = (await aiofiles.os.stat(name)).st_size
     label = source if source is not None else os.path.basename(name)
-    range_bytes = RANGE_BYTES if pool is None else pool.range_bytes
+    range_bytes = _READ_BYTES if pool is None else pool.range_bytes
     tasks = [
         Range(
             name,

@@ -109,8 +109,13 @@ class AttemptLedger:
     def keep(self, custom_ids: list[str], statuses: list[str]) -> list[int]:
         """The indices of the records to keep, given each one's custom_id and
         status: those of this attempt's own, owed custom_ids, in order."""
-        kept = []
         owed = self.owed
+        fresh = owed.intersection(custom_ids)
+        if len(fresh) == len(custom_ids):  # the usual block: all owed, once each
+            owed -= fresh
+            self._succeeded += statuses.count("succeeded")
+            return list(range(len(custom_ids)))
+        kept = []
         newer = self._newer
         succeeded = 0
         for index, custom_id in enumerate(custom_ids):

@@ -111,7 +111,7 @@ class EncodedBlock(NamedTuple):
     Record ``i`` is ``data[ends[i - 1]:ends[i]]`` (from 0 for the first), a JSON
     object and its ``\\n``; its ``custom_id``, ``status`` and ``stop_reason`` are
     ``custom_ids[i]``, ``statuses[i]`` and ``stop_reasons[i]``, its input and
-    output tokens ``tokens[i]`` (0, 0 without usage).
+    output tokens ``input_tokens[i]`` and ``output_tokens[i]`` (0 without usage).
     """
 
     custom_ids: list[str]
@@ -119,7 +119,8 @@ class EncodedBlock(NamedTuple):
     data: bytes
     ends: list[int]
     stop_reasons: list[str | None]
-    tokens: list[tuple[int, int]]
+    input_tokens: list[int]
+    output_tokens: list[int]
 
     def pick(self, indices: list[int]) -> bytes:
         """The records at ``indices`` (in that order), joined."""
@@ -127,9 +128,6 @@ class EncodedBlock(NamedTuple):
             return self.data
         data, ends = self.data, self.ends
         return b"".join(data[ends[i - 1] if i else 0 : ends[i]] for i in indices)
-
-
-_NO_USAGE = (0, 0)
 
 
 def encode_block(records: list[Result]) -> EncodedBlock:
@@ -141,8 +139,6 @@ def encode_block(records: list[Result]) -> EncodedBlock:
         data,
         line_ends(data),  # a record holds no raw newline: JSON escapes them
         [r.stop_reason for r in records],
-        [
-            _NO_USAGE if (u := r.usage) is None else (u.input_tokens, u.output_tokens)
-            for r in records
-        ],
+        [0 if (u := r.usage) is None else u.input_tokens for r in records],
+        [0 if (u := r.usage) is None else u.output_tokens for r in records],
     )
