@@ -89,6 +89,15 @@ PRICE_TABLE: dict[str, dict[str, Price]] = {
         "gemini-2.5-flash-lite": Price(0.05, 0.20),
         "gemini-2.5-flash": Price(0.15, 1.25),
     },
+    # Mistral: half the list price (the batch discount is third-party only, and
+    # so are the list prices read, 2026); exact aliases, not families: the
+    # dated mistral-large-24xx snapshots are an older, dearer model.
+    "mistral": {
+        "mistral-large-latest": Price(0.25, 0.75),
+        "mistral-medium-latest": Price(0.20, 1.00),
+        "mistral-small-latest": Price(0.05, 0.15),
+        "mistral-embed": Price(0.05, 0.0),
+    },
 }
 """Batch prices by provider, then model family (sources: docs/cost.md)."""
 
@@ -279,7 +288,8 @@ class Estimate:
     """Accumulates an estimate over request lines; ``add`` a run of lines at a time.
 
     Args:
-        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"`` (the line shape).
+        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"`` (the line shape;
+            any other name reads a ``body``, as OpenAI's and Mistral's lines do).
         model: price every request as this model instead of its own.
         prices: the user's own prices, before the table's.
     """

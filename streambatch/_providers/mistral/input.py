@@ -1,0 +1,73 @@
+"""What a Mistral batch input line must be, and how big a batch may be.
+
+Pure: msgspec only. Wire shapes from PROVIDERS.md 6, checked against the official
+``mistralai`` SDK (``CreateBatchJobRequest``): a line is ``{"custom_id", "body"}``,
+with no ``method`` or ``url``; the endpoint and the model are given on the job.
+
+So that one chunk makes one job, each line names its model in ``body.model`` (as
+the SDK's own inline example does) and its endpoint is read from the body's
+shape: ``messages`` is a chat completion, ``input`` an embedding, ``prompt`` a
+fill-in-the-middle completion. Lines are grouped by (endpoint, model).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from ..._core.pack import ChunkLimits
+from ..._core.requests import LineRules
+
+__all__ = ("CHAT", "EMBEDDINGS", "FIM", "LIMITS", "LINES")
+
+CHAT = "/v1/chat/completions"
+EMBEDDINGS = "/v1/embeddings"
+FIM = "/v1/fim/completions"
+
+
+class _Body(msgspec.Struct, gc=False):
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    stream: Literal[False] = False
+    messages: msgspec.Raw | None = None
+    input: msgspec.Raw | None = None
+    prompt: msgspec.Raw | None = None
+
+    def __post_init__(self) -> None:
+        # raised here, msgspec reports it as a ValidationError at `$.body`
+        if (self.messages, self.input, self.prompt).count(None) != 2:
+            raise ValueError("exactly one of messages, input or prompt")
+
+
+class _Line(msgspec.Struct, gc=False):
+    custom_id: Annotated[str, msgspec.Meta(min_length=1)]
+    body: _Body
+
+    @property
+    def url(self) -> str:
+        body = self.body
+        if body.messages is not None:
+            return CHAT
+        return EMBEDDINGS if body.input is not None else FIM
+
+
+LINES = LineRules(
+    msgspec.json.Decoder(_Line),
+    {
+        "custom_id": "custom_id must be a non-empty string",
+        "body.model": "body.model must name the model, e.g. mistral-small-latest",
+        "body.stream": "body.stream must not be true: batches do not stream",
+        "body": (
+            "body must hold exactly one of messages (a chat completion), input "
+            "(embeddings) or prompt (a fill-in-the-middle completion)"
+        ),
+    },
+    grouped=True,
+)
+"""A Mistral line: ``{"custom_id", "body": {"model", "messages" | "input" |
+"prompt", ...}}``; a job takes one (endpoint, model)."""
+
+LIMITS = ChunkLimits(100_000, 506_880_000)
+"""docs.mistral.ai "Known limitations" (PROVIDERS.md 6): 100,000 requests and a
+512 MB file per job (less 1%). The batch page's "up to 1M requests" conflicts;
+the lower figure is used."""
