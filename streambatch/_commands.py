@@ -54,6 +54,7 @@ async def _client(
                 "openai": emulator.openai_base_url,
                 "gemini": emulator.gemini_base_url,
                 "azure": emulator.azure_endpoint,
+                "mistral": emulator.mistral_base_url,
             }.get(provider, emulator.anthropic_base_url)
             _say(args, f"streambatch: using the built-in emulator at {emulator.url}")
             async with Client(provider, base_url=url) as client:

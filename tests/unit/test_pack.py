@@ -79,7 +79,11 @@ def test_overrides_may_only_lower_the_limits() -> None:
     assert limits_for(provider("anthropic").limits, max_bytes=1000).frame_bytes == 14
     for kwargs in ({"max_requests": 50_001}, {"max_bytes": 300_000_000}):
         with pytest.raises(ConfigError, match="between 1 and"):
-            limits_for(provider("openai").limits, **kwargs)
+            limits_for(
+                provider("openai").limits,
+                kwargs.get("max_requests"),
+                kwargs.get("max_bytes"),
+            )
     with pytest.raises(ConfigError):
         limits_for(provider("openai").limits, max_requests=0)
     with pytest.raises(ConfigError, match="no room"):

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..._core.pack import ChunkLimits
-from ..._core.requests import LineRules
+from ..._core.requests import AnyObject, LineRules
 
 __all__ = ("CHAT", "EMBEDDINGS", "FIM", "LIMITS", "LINES")
 
@@ -26,17 +26,24 @@ EMBEDDINGS = "/v1/embeddings"
 FIM = "/v1/fim/completions"
 
 
+_ABSENT = msgspec.Raw(b"null")
+
+
 class _Body(msgspec.Struct, gc=False):
     model: Annotated[str, msgspec.Meta(min_length=1)]
     stream: Literal[False] = False
-    messages: msgspec.Raw | None = None
-    input: msgspec.Raw | None = None
-    prompt: msgspec.Raw | None = None
+    messages: list[AnyObject] | None = None
+    input: msgspec.Raw = _ABSENT  # a string or a list of them: not checked here
+    prompt: msgspec.Raw = _ABSENT
 
     def __post_init__(self) -> None:
         # raised here, msgspec reports it as a ValidationError at `$.body`
-        if (self.messages, self.input, self.prompt).count(None) != 2:
-            raise ValueError("exactly one of messages, input or prompt")
+        given = (self.messages is not None) + (self.input != _ABSENT)
+        if given + (self.prompt != _ABSENT) != 1:
+            raise ValueError(
+                "must hold exactly one of messages (a chat completion), "
+                "input (embeddings) or prompt (a fill-in-the-middle completion)"
+            )
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -48,7 +55,7 @@ class _Line(msgspec.Struct, gc=False):
         body = self.body
         if body.messages is not None:
             return CHAT
-        return EMBEDDINGS if body.input is not None else FIM
+        return EMBEDDINGS if body.input != _ABSENT else FIM
 
 
 LINES = LineRules(
@@ -57,10 +64,6 @@ LINES = LineRules(
         "custom_id": "custom_id must be a non-empty string",
         "body.model": "body.model must name the model, e.g. mistral-small-latest",
         "body.stream": "body.stream must not be true: batches do not stream",
-        "body": (
-            "body must hold exactly one of messages (a chat completion), input "
-            "(embeddings) or prompt (a fill-in-the-middle completion)"
-        ),
     },
     grouped=True,
 )
