@@ -189,8 +189,8 @@ async def test_submit_wait_results_against_a_running_emulator(
         assert len(emulator.records.batches("mistral")) == 3
     rows = [json.loads(line) for line in out.read_bytes().splitlines()]
     assert len(rows) == 120 and {r["status"] for r in rows} == {"succeeded"}
-    assert "mistral-test-key" not in "".join(
-        p.read_text(errors="replace")
-        for p in pathlib.Path(job).rglob("*")
-        if p.is_file()
-    )
+    assert b"mistral-test-key" not in everything_in(pathlib.Path(job))
+
+
+def everything_in(directory: pathlib.Path) -> bytes:
+    return b"".join(p.read_bytes() for p in directory.rglob("*") if p.is_file())
