@@ -153,24 +153,6 @@ def test_bad_lines_are_named_before_anything_is_sent(
     assert "Traceback" not in err
 
 
-async def test_run_with_the_built_in_emulator_then_resume(
-    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``run --provider mistral --emulator``: chunks, results, and a second run of
-    the finished job submits nothing."""
-    write_sample(str(tmp_path / "in.jsonl"), "mistral", 250)
-    out = tmp_path / "out.jsonl"
-    argv = ["run", str(tmp_path / "in.jsonl"), "--provider", "mistral", "--emulator"]
-    argv += ["--emulator-clock", "instant", "--job-dir", str(tmp_path / "job")]
-    argv += ["--max-requests", "100", "-o", str(out), *POLL]
-    assert await asyncio.to_thread(main, argv) == 0
-    rows = [json.loads(line) for line in out.read_bytes().splitlines()]
-    assert sorted(r["custom_id"] for r in rows) == [f"req-{n:06d}" for n in range(250)]
-    assert {r["status"] for r in rows} == {"succeeded"}
-    assert await asyncio.to_thread(main, argv) == 0  # finished: nothing to do
-    assert "Traceback" not in capsys.readouterr().err
-
-
 async def test_submit_wait_results_against_a_running_emulator(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
