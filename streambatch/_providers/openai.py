@@ -185,6 +185,7 @@ _FINISH: dict[str | None, StopReason] = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "content_filter": "content_filter",
+    "model_length": "max_tokens",  # Mistral (whose lines this codec reads too)
 }
 _INCOMPLETE: dict[str | None, StopReason] = {
     "max_output_tokens": "max_tokens",

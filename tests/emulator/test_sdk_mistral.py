@@ -115,3 +115,33 @@ async def test_a_wrong_key_is_refused() -> None:
             with pytest.raises(errors.SDKError) as caught:
                 await client.batch.jobs.list_async()
         assert caught.value.status_code == 401
+
+
+async def test_a_bad_line_fails_the_job_with_its_reason(emulator: Emulator) -> None:
+    data = (json.dumps(line(0)) + "\n" + '{"custom_id": "x", "body": [1]}\n').encode()
+    async with client_for(emulator) as client:
+        uploaded = await client.files.upload_async(
+            file={"file_name": "bad.jsonl", "content": data}, purpose="batch"
+        )
+        created = await client.batch.jobs.create_async(
+            input_files=[uploaded.id], endpoint="/v1/chat/completions", model=MODEL
+        )
+        job = await wait(client, created.id)
+    assert job.status == "FAILED"
+    assert [(e.message, e.count) for e in job.errors] == [
+        ("line 2: Invalid line: body must be an object.", 1)
+    ]
+    assert job.output_file is None and job.error_file is None
+
+
+async def test_an_unknown_endpoint_is_refused_at_create(emulator: Emulator) -> None:
+    async with client_for(emulator) as client:
+        uploaded = await client.files.upload_async(
+            file={"file_name": "b.jsonl", "content": json.dumps(line(0)).encode()},
+            purpose="batch",
+        )
+        with pytest.raises(errors.SDKError) as caught:
+            await client.batch.jobs.create_async(
+                input_files=[uploaded.id], endpoint="/v1/ocr", model=MODEL
+            )
+    assert caught.value.status_code == 422
