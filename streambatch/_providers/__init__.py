@@ -6,23 +6,39 @@ list of providers: the command line, ``Client`` and the parser all read it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from .._core.pricing import Price
 from .._core.requests import InputRules
 from .._errors import ConfigError
 from . import mistral
 from .anthropic import AnthropicCodec
 from .anthropic_api import ANTHROPIC
-from .anthropic_input import LIMITS as ANTHROPIC_LIMITS, LINES as ANTHROPIC_LINES
+from .anthropic_input import (
+    LIMITS as ANTHROPIC_LIMITS,
+    LINES as ANTHROPIC_LINES,
+    PRICES as ANTHROPIC_PRICES,
+)
 from .azure_api import AZURE, LIMITS as AZURE_LIMITS, azure_api
 from .codec import ResultCodec
 from .description import Provider
 from .gemini import GeminiCodec
 from .gemini_api import GEMINI
-from .gemini_input import LIMITS as GEMINI_LIMITS, LINES as GEMINI_LINES
+from .gemini_input import (
+    LIMITS as GEMINI_LIMITS,
+    LINES as GEMINI_LINES,
+    PRICES as GEMINI_PRICES,
+)
 from .openai import OpenAICodec
 from .openai_api import OPENAI
-from .openai_input import LIMITS as OPENAI_LIMITS, LINES as OPENAI_LINES
+from .openai_input import (
+    LIMITS as OPENAI_LIMITS,
+    LINES as OPENAI_LINES,
+    PRICES as OPENAI_PRICES,
+)
 
 __all__ = (
+    "ALL_PRICES",
     "PROVIDERS",
     "PROVIDER_NAMES",
     "Provider",
@@ -39,6 +55,7 @@ _ALL = (
         "ANTHROPIC_BASE_URL",
         ANTHROPIC_LIMITS,
         ANTHROPIC_LINES,
+        ANTHROPIC_PRICES,
     ),
     Provider(
         "azure",
@@ -47,14 +64,27 @@ _ALL = (
         "AZURE_OPENAI_ENDPOINT",
         AZURE_LIMITS,
         OPENAI_LINES,
+        OPENAI_PRICES,  # Azure's batch: the same discount
         azure_api,
     ),
     Provider(
-        "gemini", GeminiCodec, GEMINI, "GEMINI_BASE_URL", GEMINI_LIMITS, GEMINI_LINES
+        "gemini",
+        GeminiCodec,
+        GEMINI,
+        "GEMINI_BASE_URL",
+        GEMINI_LIMITS,
+        GEMINI_LINES,
+        GEMINI_PRICES,
     ),
     mistral.PROVIDER,
     Provider(
-        "openai", OpenAICodec, OPENAI, "OPENAI_BASE_URL", OPENAI_LIMITS, OPENAI_LINES
+        "openai",
+        OpenAICodec,
+        OPENAI,
+        "OPENAI_BASE_URL",
+        OPENAI_LIMITS,
+        OPENAI_LINES,
+        OPENAI_PRICES,
     ),
 )
 _BY_NAME = {p.name: p for p in _ALL}
@@ -64,6 +94,11 @@ PROVIDERS = tuple(p.name for p in _ALL)
 
 PROVIDER_NAMES = tuple(p.name for p in _ALL if p.api is not None)
 """The provider names streambatch runs jobs with."""
+
+ALL_PRICES: Mapping[str, Price] = {
+    name: price for p in _ALL for name, price in p.pricing.prices.items()
+}
+"""Every provider's batch prices in one table (model names do not collide)."""
 
 
 def provider(name: str, *, jobs: bool = False) -> Provider:

@@ -1,4 +1,5 @@
-"""What an Anthropic batch request must be, and how big a batch may be.
+"""What an Anthropic batch request must be, how big a batch may be, and what its
+requests cost.
 
 Pure: msgspec only. Wire shapes from PROVIDERS.md 4.2 and 4.6.
 """
@@ -10,9 +11,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from .._core.pack import ChunkLimits
+from .._core.pricing import Price, PriceRules, cached
 from .._core.requests import AnyObject, LineRules
 
-__all__ = ("CUSTOM_ID", "LIMITS", "LINES")
+__all__ = ("CUSTOM_ID", "LIMITS", "LINES", "PRICES")
 
 CUSTOM_ID = r"^[a-zA-Z0-9_-]{1,64}$"
 """The custom_id pattern (PROVIDERS.md 4.2), as people read it."""
@@ -48,3 +50,20 @@ LINES = LineRules(
 LIMITS = ChunkLimits(100_000, 253_440_000, _FRAME)
 """PROVIDERS.md 4.2 and 4.6: 100,000 requests, a 256 MB JSON request body (less
 1%), counted with its ``{"requests":[...]}`` frame."""
+
+# Cached input: a cache read is billed at 0.1x the input rate (the batch discount
+# applies to both).
+PRICES = PriceRules(
+    {
+        "claude-opus-4-6": cached(0.1, Price(2.50, 12.50)),
+        "claude-opus-4-5": cached(0.1, Price(2.50, 12.50)),
+        "claude-opus-4-1": cached(0.1, Price(7.50, 37.50)),
+        "claude-opus-4": cached(0.1, Price(7.50, 37.50)),
+        "claude-sonnet-4": cached(0.1, Price(1.50, 7.50)),
+        "claude-haiku-4-5": cached(0.1, Price(0.50, 2.50)),
+        "claude-3-5-haiku": cached(0.1, Price(0.40, 2.00)),
+        "claude-3-haiku": cached(0.1, Price(0.125, 0.625)),
+    },
+    "params",
+)
+"""Anthropic's batch prices; sources: docs/cost.md."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .._core.pack import ChunkLimits
+from .._core.pricing import PriceRules
 from .._core.requests import InputRules, LineRules
 from .batches import BatchAPI
 from .codec import ResultCodec
@@ -30,6 +31,7 @@ class Provider(NamedTuple):
         base_url_env: the environment variable that may hold its base URL.
         limits: how much one batch may hold (documented values, margins in).
         lines: what an input line must be.
+        pricing: its batch prices, and where its lines keep the payload.
         for_url: where the URL given picks the API's routes (Azure), maps it to
             the base URL requests join and the API.
     """
@@ -40,6 +42,7 @@ class Provider(NamedTuple):
     base_url_env: str | None
     limits: ChunkLimits
     lines: LineRules
+    pricing: PriceRules
     for_url: Callable[[str], tuple[str, BatchAPI]] | None = None
 
     @property

@@ -1,4 +1,5 @@
-"""What a Gemini batch file line must be, and how big a batch may be.
+"""What a Gemini batch file line must be, how big a batch may be, and what its
+requests cost.
 
 Pure: msgspec only. Wire shapes from PROVIDERS.md 5.2 and 5.6.
 """
@@ -10,9 +11,10 @@ from typing import Annotated
 import msgspec
 
 from .._core.pack import ChunkLimits
+from .._core.pricing import Price, PriceRules
 from .._core.requests import AnyObject, LineRules
 
-__all__ = ("LIMITS", "LINES")
+__all__ = ("LIMITS", "LINES", "PRICES")
 
 
 class _Request(msgspec.Struct, gc=False):
@@ -59,3 +61,14 @@ one model."""
 LIMITS = ChunkLimits(1_000_000, 1_980_000_000)
 """PROVIDERS.md 5.6: a 2 GB input file (less 1%); no documented request cap
 (1,000,000 keeps a chunk's set of ids, held while its results are read, bounded)."""
+
+# No cached-input rate: Gemini's context cache is billed apart (docs/cost.md).
+PRICES = PriceRules(
+    {
+        "gemini-2.5-pro": Price(0.625, 5.00),  # prompts up to 200k tokens
+        "gemini-2.5-flash-lite": Price(0.05, 0.20),
+        "gemini-2.5-flash": Price(0.15, 1.25),
+    },
+    "request",
+)
+"""Gemini's batch prices; sources: docs/cost.md."""

@@ -1,4 +1,5 @@
-"""What an OpenAI (or Azure) batch input line must be, and how big a batch may be.
+"""What an OpenAI (or Azure) batch input line must be, how big a batch may be, and
+what its requests cost.
 
 Pure: msgspec only. Wire shapes from PROVIDERS.md 2.3 and 2.9.
 """
@@ -10,9 +11,10 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from .._core.pack import ChunkLimits
+from .._core.pricing import Price, PriceRules, cached
 from .._core.requests import LineRules
 
-__all__ = ("LIMITS", "LINES", "OPENAI_ENDPOINTS")
+__all__ = ("LIMITS", "LINES", "OPENAI_ENDPOINTS", "PRICES")
 
 _Endpoint = Literal[
     "/v1/responses",
@@ -60,3 +62,21 @@ a batch takes one (url, model)."""
 # less 1%, is used. Request counts are exact documented numbers and need no margin.
 LIMITS = ChunkLimits(50_000, 198_000_000)
 """PROVIDERS.md 2.9: 50,000 requests and 200 MB per batch input file."""
+
+# Cached input: the ratio of OpenAI's list prices (0.5x for the gpt-4o family,
+# 0.25x for gpt-4.1, 0.1x for gpt-5).
+PRICES = PriceRules(
+    {
+        "gpt-4o-mini": cached(0.5, Price(0.075, 0.30)),
+        "gpt-4o": cached(0.5, Price(1.25, 5.00)),
+        "gpt-4.1-nano": cached(0.25, Price(0.05, 0.20)),
+        "gpt-4.1-mini": cached(0.25, Price(0.20, 0.80)),
+        "gpt-4.1": cached(0.25, Price(1.00, 4.00)),
+        "gpt-5-mini": cached(0.1, Price(0.125, 1.00)),
+        "gpt-5": cached(0.1, Price(0.625, 5.00)),
+        "text-embedding-3-small": Price(0.01, 0.0),
+        "text-embedding-3-large": Price(0.065, 0.0),
+    },
+    "body",
+)
+"""OpenAI's batch prices (and Azure's: the same discount); sources: docs/cost.md."""

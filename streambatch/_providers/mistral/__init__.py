@@ -11,9 +11,11 @@ from __future__ import annotations
 from ..description import Provider
 from ..openai import OpenAICodec
 from .api import MISTRAL
-from .input import LIMITS, LINES
+from .input import LIMITS, LINES, PRICES
 
 __all__ = ("PROVIDER",)
 
-PROVIDER = Provider("mistral", OpenAICodec, MISTRAL, "MISTRAL_BASE_URL", LIMITS, LINES)
+PROVIDER = Provider(
+    "mistral", OpenAICodec, MISTRAL, "MISTRAL_BASE_URL", LIMITS, LINES, PRICES
+)
 """Mistral's description."""

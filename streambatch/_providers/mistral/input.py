@@ -1,4 +1,5 @@
-"""What a Mistral batch input line must be, and how big a batch may be.
+"""What a Mistral batch input line must be, how big a batch may be, and what its
+requests cost.
 
 Pure: msgspec only. Wire shapes from PROVIDERS.md 6, checked against the official
 ``mistralai`` SDK (``CreateBatchJobRequest``): a line is ``{"custom_id", "body"}``,
@@ -17,9 +18,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..._core.pack import ChunkLimits
+from ..._core.pricing import Price, PriceRules
 from ..._core.requests import AnyObject, LineRules
 
-__all__ = ("CHAT", "EMBEDDINGS", "FIM", "LIMITS", "LINES")
+__all__ = ("CHAT", "EMBEDDINGS", "FIM", "LIMITS", "LINES", "PRICES")
 
 CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
@@ -74,3 +76,17 @@ LIMITS = ChunkLimits(100_000, 506_880_000)
 """docs.mistral.ai "Known limitations" (PROVIDERS.md 6): 100,000 requests and a
 512 MB file per job (less 1%). The batch page's "up to 1M requests" conflicts;
 the lower figure is used."""
+
+# Half the list price: the batch discount is third-party only, and so are the
+# list prices read (2026). Exact aliases, not families: the dated
+# mistral-large-24xx snapshots are an older, dearer model.
+PRICES = PriceRules(
+    {
+        "mistral-large-latest": Price(0.25, 0.75),
+        "mistral-medium-latest": Price(0.20, 1.00),
+        "mistral-small-latest": Price(0.05, 0.15),
+        "mistral-embed": Price(0.05, 0.0),
+    },
+    "body",
+)
+"""Mistral's batch prices (as of 2026-08; sources: docs/cost.md)."""
