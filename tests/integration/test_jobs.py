@@ -327,7 +327,7 @@ async def test_results_cancelled_at_every_await_leave_nothing_half_written(
     assert len(out.read_bytes().splitlines()) == 3000
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "mistral"])
 async def test_a_job_cancelled_after_any_number_of_loop_turns_resumes_whole(
     emulator: Emulator, tmp_path: pathlib.Path, provider: str
 ) -> None:
