@@ -278,3 +278,31 @@ def test_result_lines_are_read_as_openai_s() -> None:
         "max_tokens",
     )
     assert result.usage is not None and result.usage.output_tokens == 2
+
+
+def test_an_answer_in_chunks_keeps_its_text_and_leaves_thinking_out() -> None:
+    """A reasoning model's content is a list of chunks: read, not refused."""
+    content = [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+        {"type": "text", "text": "Brie"},
+        {"type": "text", "text": " de Meaux"},
+    ]
+    body = {
+        "choices": [{"message": {"content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 9},
+    }
+    line = msgspec.json.encode(
+        {"custom_id": "a", "response": {"status_code": 200, "body": body}}
+    )
+    codec = codec_for("mistral", batch_id="b")
+    for result in (
+        codec.decode_line(line),
+        codec.decode_block(line + b"\n")[0],
+        codec_for("mistral", with_response=True).decode_line(line),
+    ):
+        assert (result.status, result.text, result.stop_reason) == (
+            "succeeded",
+            "Brie de Meaux",
+            "end",
+        )
+    assert codec.splice_block(line + b"\n") == [None]  # assembled: decoded alone
