@@ -7,6 +7,7 @@ import asyncio
 import json
 import pathlib
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
@@ -137,6 +138,7 @@ async def test_a_mistral_job_validating_at_the_stop_is_validated_again_as_mistra
         aiohttp.ClientSession(headers=headers) as http,
     ):
         url = f"{second.mistral_base_url}/v1/batch/jobs/{job_id}"
+        job: dict[str, Any] = {}
         for _ in range(500):
             async with http.get(url) as r:
                 job = await r.json()
