@@ -13,7 +13,7 @@ Methodology:
    first round so that every round starts with it in the page cache.
 2. **Methods.** (a) ``copy``: ``shutil.copyfile`` to a file in the same directory
    (the kernel's copy: the floor any splitter must pay, reading and writing every
-   byte). (b) ``split``: ``split_input(path, "openai", out_dir)`` with full
+   byte). (b) ``split``: ``split_input(path, input_rules("openai"), out_dir)`` with full
    validation (JSON, custom_id, method, url, model, stream, duplicates across the
    whole input, line and chunk sizes, every byte UTF-8), the sha256 of the input,
    and the chunk files written to the same directory. (c) ``split, no UTF-8
@@ -65,12 +65,13 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
     else:
         from streambatch._io import split as splitting
         from streambatch._io.split import split_input
+        from streambatch._providers import input_rules
 
         if method == "split, no UTF-8 pass":  # what the whole-line UTF-8 check costs
             splitting.Utf8Check = _NoCheck  # type: ignore[attr-defined, assignment]
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
-        plan = asyncio.run(split_input(path, "openai", out_dir))
+        plan = asyncio.run(split_input(path, input_rules("openai"), out_dir))
         chunks, requests = len(plan.chunks), plan.n_requests
     seconds = time.perf_counter() - start
     shutil.rmtree(out_dir)

@@ -1,7 +1,8 @@
 """The user-facing entry point: a provider, its credentials and one HTTP session.
 
-Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
-``GEMINI_API_KEY``, ``AZURE_OPENAI_API_KEY``, or
+Keys come from the environment only (each provider's: ``OPENAI_API_KEY``,
+``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ``AZURE_OPENAI_API_KEY``,
+``MISTRAL_API_KEY``; or
 the variable named by ``api_key_env``), and are kept in the transport's headers:
 never in the job directory, a log line, an exception or a repr.
 """
@@ -47,12 +48,14 @@ class Client:
     """Submit and manage batch jobs with one provider.
 
     Args:
-        provider: ``"openai"``, ``"anthropic"``, ``"gemini"`` or ``"azure"``.
+        provider: ``"openai"``, ``"anthropic"``, ``"gemini"``, ``"azure"`` or
+            ``"mistral"`` (``streambatch._providers.PROVIDER_NAMES``).
         base_url: the API's base URL, by the official SDKs' convention (OpenAI's
             includes ``/v1``, Anthropic's and Gemini's do not; Azure's is the
             resource endpoint, with ``?api-version=...`` for the classic
             routes); defaults to ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` /
-            ``GEMINI_BASE_URL`` / ``AZURE_OPENAI_ENDPOINT`` or the public API.
+            ``GEMINI_BASE_URL`` / ``AZURE_OPENAI_ENDPOINT`` / ``MISTRAL_BASE_URL``
+            or the public API (Mistral's, like Anthropic's, has no ``/v1``).
         api_key_env: the environment variable holding the key.
         session: an ``aiohttp.ClientSession`` to share (the caller closes it).
         retry: how failed HTTP exchanges are retried.

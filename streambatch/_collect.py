@@ -25,6 +25,7 @@ from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
 from ._io.store import JobStore
 from ._models import Result
+from ._providers import provider as provider_named
 from ._providers.parse import ResultParser
 from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
 from ._spliced import WorkerPool, encoded_blocks
@@ -253,7 +254,8 @@ async def chunk_model(store: JobStore, chunk: ChunkRecord) -> str:
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
                 first = bytes(frame.data).split(b"\n", 1)[0]
-                return request_model(store.manifest.provider, first)
+                shape = provider_named(store.manifest.provider).pricing.shape
+                return request_model(shape, first)
     return ""
 
 
@@ -272,13 +274,13 @@ async def write_results(
     ``"-"`` is stdout, and a FIFO or device is written through. The input file,
     a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps some of the records (:data:`Only`); the counts cover all of
-    them. What their usage cost (at ``prices``, then the built-in table's) is
+    them. What their usage cost (at ``prices``, then the provider's table's) is
     counted and recorded in the job's manifest. ``pool``'s processes (by
     default none: a thread of this one) share the encoding of large files; the
     bytes written are the same for any pool.
     """
     counts = ResultCounts()
-    tally = CostTally(prices)
+    tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
     sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())

@@ -27,6 +27,7 @@ from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
 from ._job import Job
+from ._providers import provider as provider_named
 from ._view import ProgressView, describe
 
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
@@ -55,6 +56,7 @@ async def _client(
                 "openai": emulator.openai_base_url,
                 "gemini": emulator.gemini_base_url,
                 "azure": emulator.azure_endpoint,
+                "mistral": emulator.mistral_base_url,
             }.get(provider, emulator.anthropic_base_url)
             _say(args, f"streambatch: using the built-in emulator at {emulator.url}")
             async with Client(provider, base_url=url) as client:
@@ -424,7 +426,8 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
         ConfigError: a model has no price (the message names close ones).
     """
     prices = dict(args.price)
-    tally = Estimate(args.provider, model, prices)
+    rules = provider_named(args.provider).pricing
+    tally = Estimate(rules, model, prices)
     framer = LineFramer()
     async for block in file_chunks(args.input):
         _count(tally, framer.feed(block))
@@ -441,7 +444,7 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
     if unknown:
         hints = []
         for name in unknown:
-            close = close_names(name, prices)
+            close = close_names(name, rules.prices, prices)
             hints.append(f"{name} (close: {', '.join(close)})" if close else name)
         raise ConfigError(
             f"no price known for {'; '.join(hints)} (prices as of {PRICES_AS_OF}); "

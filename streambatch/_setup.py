@@ -21,6 +21,7 @@ from ._errors import ConfigError, InputError, JobError
 from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
 from ._io.split import SplitPlan, split_input, split_requests
+from ._providers import input_rules
 
 __all__ = ("Source", "open_manifest")
 
@@ -85,18 +86,19 @@ async def _split(
     max_requests: int | None,
     max_bytes: int | None,
 ) -> SplitPlan:
+    rules = input_rules(provider)
     try:
         if isinstance(source, str | os.PathLike):
             _check_encoding(source)
             return await split_input(
                 source,
-                provider,
+                rules,
                 staging,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
             )
         return await split_requests(
-            source, provider, staging, max_requests=max_requests, max_bytes=max_bytes
+            source, rules, staging, max_requests=max_requests, max_bytes=max_bytes
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -119,6 +121,7 @@ def _adopt(plan: SplitPlan, job_dir: JobDir, job_id: str) -> list[ChunkRecord]:
                 n_bytes=chunk.n_bytes,
                 first_line=chunk.first_line,
                 endpoint=chunk.group[0] if chunk.group else None,
+                model=chunk.group[1] if chunk.group else None,
                 batches=[
                     BatchRecord(attempt=1, tag=tag | {"streambatch_attempt": "1"})
                 ],

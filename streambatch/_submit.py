@@ -38,6 +38,7 @@ def chunk_ref(store: JobStore, chunk: ChunkRecord, record: BatchRecord) -> Chunk
         path=str(store.dir.chunk_path(chunk.path_of(record))),
         n_requests=chunk.size_of(record),
         endpoint=chunk.endpoint,
+        model=chunk.model,
         tag=record.tag,
         since=record.creating_since or 0.0,
         completion_window=store.manifest.completion_window,

@@ -31,7 +31,7 @@ def called_names(path: pathlib.Path) -> set[str]:
 
 
 def test_pure_packages_do_no_io() -> None:
-    paths = [*(ROOT / "_core").glob("*.py"), *(ROOT / "_providers").glob("*.py")]
+    paths = [*(ROOT / "_core").glob("*.py"), *(ROOT / "_providers").rglob("*.py")]
     assert paths
     for path in paths:
         roots = {

@@ -90,6 +90,7 @@ class ChunkRecord(
     n_bytes: int
     first_line: int
     endpoint: str | None = None
+    model: str | None = None
     batches: list[BatchRecord] = []
 
     @property

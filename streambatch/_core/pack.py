@@ -3,9 +3,10 @@
 Pure: stdlib only; no asyncio, aiofiles or file access.
 
 Every chunk obeys a request count and a byte budget. Bytes are counted the way the
-provider counts them: for OpenAI and Azure the file (each line plus its ``\\n``),
-for Anthropic the JSON body ``{"requests":[`` + lines joined by commas + ``]}``,
-which is also one byte per line plus a fixed frame. A :class:`Packer` cuts one
+provider counts them: for a JSONL file, each line plus its ``\\n``; for
+Anthropic, the JSON body ``{"requests":[`` + lines joined by commas + ``]}``,
+which is also one byte per line plus a fixed frame. Each provider's values are in
+its description (``streambatch._providers``), not here. A :class:`Packer` cuts one
 stream greedily; a :class:`Chunker` keeps one packer per group (OpenAI's one
 endpoint and one model per batch) and numbers the chunks in the order they open.
 """
@@ -17,14 +18,12 @@ from typing import Generic, NamedTuple, TypeVar
 
 from .._errors import ConfigError, InputError
 
-__all__ = ("LIMITS", "MAX_GROUPS", "ChunkLimits", "Chunker", "Packer", "limits_for")
+__all__ = ("MAX_GROUPS", "ChunkLimits", "Chunker", "Packer", "limits_for")
 
 K = TypeVar("K")
 
 MAX_GROUPS = 32
 """How many groups (url, model) may be open at once, each with its own chunk file."""
-
-_ANTHROPIC_FRAME = len(b'{"requests":[') + len(b"]}") - 1  # n lines, n - 1 commas
 
 
 class ChunkLimits(NamedTuple):
@@ -42,41 +41,24 @@ class ChunkLimits(NamedTuple):
     frame_bytes: int = 0
 
 
-# Each limit takes the documented value less a 1% byte margin: whether "MB" is 10^6
-# or 2^20 is unconfirmed (PROVIDERS.md 2.12 item 6), so the smaller reading, less
-# 1%, is used. Request counts are exact documented numbers and need no margin.
-LIMITS = {
-    # PROVIDERS.md 2.9: 50,000 requests and 200 MB per batch input file.
-    "openai": ChunkLimits(50_000, 198_000_000),
-    # PROVIDERS.md 3 "Limits": 100,000 requests per file, 200 MB input file.
-    "azure": ChunkLimits(100_000, 198_000_000),
-    # PROVIDERS.md 4.2 and 4.6: 100,000 requests, 256 MB request body (JSON).
-    "anthropic": ChunkLimits(100_000, 253_440_000, _ANTHROPIC_FRAME),
-    # PROVIDERS.md 5.6: a 2 GB input file; no documented request cap (1,000,000
-    # keeps a chunk's set of ids, held while its results are read, bounded).
-    "gemini": ChunkLimits(1_000_000, 1_980_000_000),
-}
-"""Each provider's chunk limits, margins included."""
-
-
 def limits_for(
-    provider: str, max_requests: int | None = None, max_bytes: int | None = None
+    limits: ChunkLimits,
+    max_requests: int | None = None,
+    max_bytes: int | None = None,
+    provider: str = "the provider",
 ) -> ChunkLimits:
-    """Return the provider's limits, lowered by the user's overrides.
+    """Return a provider's limits, lowered by the user's overrides.
 
     Args:
-        provider: a key of :data:`LIMITS`.
+        limits: the provider's limits (its description's ``limits``).
         max_requests: a lower request cap, or None for the provider's.
         max_bytes: a lower byte cap (counted as in :class:`ChunkLimits`), or None.
+        provider: the provider's name, for messages.
 
     Raises:
-        ConfigError: the provider is unknown, or an override is not positive, is
-            higher than the provider's limit, or leaves no room for a request.
+        ConfigError: an override is not positive, is higher than the provider's
+            limit, or leaves no room for a request.
     """
-    try:
-        limits = LIMITS[provider]
-    except KeyError:
-        raise ConfigError(f"no chunk limits for provider {provider!r}") from None
     for name, value, cap in (
         ("max_requests", max_requests, limits.max_requests),
         ("max_bytes", max_bytes, limits.max_bytes),

@@ -2,8 +2,9 @@
 the cost of the tokens a job used (pure).
 
 Prices are USD per million tokens at the 50% batch discount (snapshot
-:data:`PRICES_AS_OF`; they drift: check before relying on them). Their sources
-are listed in docs/cost.md. A model is priced by the longest known name it
+:data:`PRICES_AS_OF`; they drift: check before relying on them). Each provider's
+table is in its description (``streambatch._providers``); their sources are
+listed in docs/cost.md. A model is priced by the longest known name it
 starts with, so dated snapshots such as ``gpt-4o-mini-2024-07-18`` or
 ``claude-sonnet-4-5-20250929`` find their family. A user's own prices
 (:func:`parse_price`, ``--price MODEL=IN/OUT``) come before the table.
@@ -19,18 +20,20 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
+from typing import Literal, NamedTuple
 
 import msgspec
 
 from .manifest import Cost
 
 __all__ = (
-    "PRICES",
     "PRICES_AS_OF",
-    "PRICE_TABLE",
     "CostTally",
     "Estimate",
     "Price",
+    "PriceRules",
+    "Shape",
+    "cached",
     "close_names",
     "cost_of",
     "format_usd",
@@ -53,68 +56,54 @@ class Price(msgspec.Struct, frozen=True):
     cached_input: float | None = None
 
 
-def _cached(ratio: float, price: Price) -> Price:
+def cached(ratio: float, price: Price) -> Price:
     """``price`` with its cached-input rate at ``ratio`` of its input rate."""
     return Price(price.input, price.output, round(price.input * ratio, 6))
 
 
-# Cached input: Anthropic bills a cache read at 0.1x the input rate (the batch
-# discount applies to both); OpenAI's ratio is its list prices' (0.5x for the
-# gpt-4o family, 0.25x for gpt-4.1, 0.1x for gpt-5). Gemini's is not in the
-# table: its cache is billed apart (docs/cost.md).
-PRICE_TABLE: dict[str, dict[str, Price]] = {
-    "anthropic": {
-        "claude-opus-4-6": _cached(0.1, Price(2.50, 12.50)),
-        "claude-opus-4-5": _cached(0.1, Price(2.50, 12.50)),
-        "claude-opus-4-1": _cached(0.1, Price(7.50, 37.50)),
-        "claude-opus-4": _cached(0.1, Price(7.50, 37.50)),
-        "claude-sonnet-4": _cached(0.1, Price(1.50, 7.50)),
-        "claude-haiku-4-5": _cached(0.1, Price(0.50, 2.50)),
-        "claude-3-5-haiku": _cached(0.1, Price(0.40, 2.00)),
-        "claude-3-haiku": _cached(0.1, Price(0.125, 0.625)),
-    },
-    "openai": {
-        "gpt-4o-mini": _cached(0.5, Price(0.075, 0.30)),
-        "gpt-4o": _cached(0.5, Price(1.25, 5.00)),
-        "gpt-4.1-nano": _cached(0.25, Price(0.05, 0.20)),
-        "gpt-4.1-mini": _cached(0.25, Price(0.20, 0.80)),
-        "gpt-4.1": _cached(0.25, Price(1.00, 4.00)),
-        "gpt-5-mini": _cached(0.1, Price(0.125, 1.00)),
-        "gpt-5": _cached(0.1, Price(0.625, 5.00)),
-        "text-embedding-3-small": Price(0.01, 0.0),
-        "text-embedding-3-large": Price(0.065, 0.0),
-    },
-    "gemini": {
-        "gemini-2.5-pro": Price(0.625, 5.00),  # prompts up to 200k tokens
-        "gemini-2.5-flash-lite": Price(0.05, 0.20),
-        "gemini-2.5-flash": Price(0.15, 1.25),
-    },
-}
-"""Batch prices by provider, then model family (sources: docs/cost.md)."""
-
-PRICE_TABLE["azure"] = PRICE_TABLE["openai"]  # Azure's batch: the same discount
-
-PRICES: dict[str, Price] = {
-    name: price for table in PRICE_TABLE.values() for name, price in table.items()
-}
-"""Every provider's prices in one table (model names do not collide)."""
+Shape = Literal["body", "params", "request"]
+"""Where a request line keeps its payload: OpenAI's and Mistral's ``body``,
+Anthropic's ``params``, Gemini's ``request`` (with its caps in
+``generationConfig``)."""
 
 
-def price_of(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+class PriceRules(NamedTuple):
+    """One provider's prices and request shape. The type is here; each provider's
+    values are in its description (``streambatch._providers``).
+
+    Attributes:
+        prices: batch prices by model family (the longest prefix of a model's
+            name that is a key prices it).
+        shape: where its request lines keep the payload (:data:`Shape`).
+    """
+
+    prices: Mapping[str, Price]
+    shape: Shape
+
+
+def price_of(
+    model: str,
+    table: Mapping[str, Price],
+    overrides: Mapping[str, Price] | None = None,
+) -> Price | None:
     """The batch price of ``model``: the user's first (exact name or longest
-    prefix), then the table's (longest prefix); None if neither knows it."""
-    for table in (overrides or {}, PRICES):
+    prefix), then ``table``'s (longest prefix); None if neither knows it."""
+    for prices in (overrides or {}, table):
         best = max(
-            (name for name in table if model.startswith(name)), key=len, default=None
+            (name for name in prices if model.startswith(name)), key=len, default=None
         )
         if best is not None:
-            return table[best]
+            return prices[best]
     return None
 
 
-def close_names(model: str, overrides: Mapping[str, Price] | None = None) -> list[str]:
+def close_names(
+    model: str,
+    table: Mapping[str, Price],
+    overrides: Mapping[str, Price] | None = None,
+) -> list[str]:
     """The priced names closest to ``model`` (for an error message)."""
-    names = [*(overrides or {}), *PRICES]
+    names = [*(overrides or {}), *table]
     return difflib.get_close_matches(model, names, n=4, cutoff=0.5)
 
 
@@ -201,14 +190,14 @@ class _GeminiCaps(msgspec.Struct, gc=False):
 _CAPS = msgspec.json.Decoder(_Caps)
 _GEMINI_CAPS = msgspec.json.Decoder(_GeminiCaps)
 _LINES: dict[
-    str,
+    Shape,
     msgspec.json.Decoder[_OpenAILine]
     | msgspec.json.Decoder[_AnthropicLine]
     | msgspec.json.Decoder[_GeminiLine],
 ] = {
-    "openai": msgspec.json.Decoder(_OpenAILine),
-    "anthropic": msgspec.json.Decoder(_AnthropicLine),
-    "gemini": msgspec.json.Decoder(_GeminiLine),
+    "body": msgspec.json.Decoder(_OpenAILine),
+    "params": msgspec.json.Decoder(_AnthropicLine),
+    "request": msgspec.json.Decoder(_GeminiLine),
 }
 
 
@@ -230,10 +219,10 @@ def _caps(
     return payload, _CAPS.decode(payload)
 
 
-def request_model(provider: str, line: bytes) -> str:
-    """The model a request line names ("" if it names none or is unreadable)."""
+def request_model(shape: Shape, line: bytes) -> str:
+    """The model a request line of ``shape`` names ("" if none, or unreadable)."""
     try:
-        return _caps(_LINES.get(provider, _LINES["openai"]), line)[1].model
+        return _caps(_LINES[shape], line)[1].model
     except msgspec.DecodeError:
         return ""
 
@@ -242,10 +231,14 @@ class CostTally:
     """The cost of the tokens results used, by model.
 
     Args:
+        table: the provider's prices.
         prices: the user's own prices, before the table's.
     """
 
-    def __init__(self, prices: Mapping[str, Price] | None = None) -> None:
+    def __init__(
+        self, table: Mapping[str, Price], prices: Mapping[str, Price] | None = None
+    ) -> None:
+        self._table = table
         self._prices = prices
         self.by_model: dict[str, list[int]] = {}  # model -> [input, output]
 
@@ -260,7 +253,7 @@ class CostTally:
         usd = 0.0
         unpriced = []
         for model, (tokens_in, tokens_out) in self.by_model.items():
-            price = price_of(model, self._prices)
+            price = price_of(model, self._table, self._prices)
             if price is None:
                 if tokens_in or tokens_out:
                     unpriced.append(model or "(no model)")
@@ -279,18 +272,19 @@ class Estimate:
     """Accumulates an estimate over request lines; ``add`` a run of lines at a time.
 
     Args:
-        provider: ``"openai"``, ``"anthropic"`` or ``"gemini"`` (the line shape).
+        rules: the provider's prices and line shape (its description's).
         model: price every request as this model instead of its own.
         prices: the user's own prices, before the table's.
     """
 
     def __init__(
         self,
-        provider: str,
+        rules: PriceRules,
         model: str | None = None,
         prices: Mapping[str, Price] | None = None,
     ) -> None:
-        self._decoder = _LINES.get(provider, _LINES["openai"])
+        self._decoder = _LINES[rules.shape]
+        self._table = rules.prices
         self._model = model
         self._prices = prices
         self.requests = 0
@@ -336,7 +330,7 @@ class Estimate:
         cost_in = cost_out = 0.0
         unknown = []
         for model, (_, tokens, cap) in self.by_model.items():
-            price = price_of(model, self._prices)
+            price = price_of(model, self._table, self._prices)
             if price is None:
                 unknown.append(model or "(no model)")
                 continue

@@ -2,7 +2,8 @@
 
 Pure: stdlib and msgspec only; no asyncio, aiofiles or file access.
 
-Strategy: each provider has a view struct that declares only the fields a rule needs;
+Strategy: each provider has a view struct that declares only the fields a rule needs
+(in its :class:`LineRules`, which the provider's description holds);
 msgspec checks the whole line is JSON and skips (without materialising) everything
 else, such as the messages of a body. A run of lines is decoded with one
 ``decode_lines`` call, the fast path; only if that fails is the run decoded line by
@@ -23,18 +24,21 @@ custom_id when it is readable, and a reason written for people.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from itertools import repeat
 from operator import attrgetter
-from typing import Annotated, Literal, NamedTuple, cast, get_args
+from typing import Any, NamedTuple
 
 import msgspec
 
-from .._errors import ConfigError
 from .lines import line_ends
+from .pack import ChunkLimits
 
 __all__ = (
-    "OPENAI_ENDPOINTS",
+    "AnyObject",
     "Group",
+    "InputRules",
+    "LineRules",
     "Problem",
     "Request",
     "RequestChecker",
@@ -42,126 +46,46 @@ __all__ = (
     "custom_id_in",
 )
 
-_Endpoint = Literal[
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-]
-OPENAI_ENDPOINTS: tuple[str, ...] = get_args(_Endpoint)
-"""The batch endpoints an OpenAI (or Azure) line may name (PROVIDERS.md 2.3)."""
-
 Group = tuple[str, str]
-"""``(url, model)``: OpenAI and Azure batches take one endpoint and one model."""
+"""``(url, model)``: a batch of a grouped provider takes one endpoint and one model."""
 
-_ANTHROPIC_ID = r"^[a-zA-Z0-9_-]{1,64}$"  # PROVIDERS.md 4.2, as people read it
-# matched whole: msgspec searches, and Python's "$" also matches before a final "\n"
-_ANTHROPIC_ID_RULE = _ANTHROPIC_ID.replace("$", r"\Z")
 _ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _KEY = re.compile(rb'"key"\s*:\s*"((?:[^"\\]|\\.)*)"')  # Gemini's id
 _BLANK = b" \t\r"
 
 
-# Views hold only strings, ints and other views, never a cycle: gc=False spares the
-# collector tracking (and scanning) every one, a large part of decode_lines' cost.
-class _OpenAIBody(msgspec.Struct, gc=False):
-    model: str
-    stream: Literal[False] = False
+class AnyObject(msgspec.Struct, gc=False):
+    """Any JSON object; its fields are checked as JSON and skipped (for views)."""
 
 
-class _OpenAILine(msgspec.Struct, gc=False):
-    custom_id: Annotated[str, msgspec.Meta(min_length=1)]
-    method: Literal["POST"]
-    url: _Endpoint
-    body: _OpenAIBody
+class LineRules(NamedTuple):
+    """One provider's rules for an input line. The type is here; each provider's
+    values are in its description (``streambatch._providers``).
 
-    @property
-    def group(self) -> Group:
-        return (self.url, self.body.model)
-
-
-class _Object(msgspec.Struct, gc=False):
-    """Any JSON object; its fields are checked as JSON and skipped."""
-
-
-class _AnthropicParams(msgspec.Struct, gc=False):
-    model: str
-    max_tokens: Annotated[int, msgspec.Meta(ge=1)]
-    messages: list[_Object]
-    stream: Literal[False] = False
-
-
-class _AnthropicLine(msgspec.Struct, gc=False):
-    custom_id: Annotated[str, msgspec.Meta(pattern=_ANTHROPIC_ID_RULE)]
-    params: _AnthropicParams
-
-    @property
-    def group(self) -> None:
-        return None
-
-
-class _GeminiRequest(msgspec.Struct, gc=False):
-    model: Annotated[str, msgspec.Meta(min_length=1)]
-    contents: Annotated[list[_Object], msgspec.Meta(min_length=1)]
-
-
-class _GeminiLine(msgspec.Struct, gc=False):
-    """A Gemini batch file line, ``{"key", "request"}`` (PROVIDERS.md 5.2).
-
-    The id is read from ``key`` into ``custom_id``, the name every other rule
-    reads. A batch has one model, named in its URL: each line names it in
-    ``request.model``, and the line's ``url`` (its group's first half, the
-    chunk's endpoint) is that batch URL, ``models/{model}:batchGenerateContent``.
+    Attributes:
+        decoder: decodes a line into a view: a struct holding only the fields a
+            rule needs, with a ``custom_id`` (and, if ``grouped``, a ``url`` and
+            a ``body.model``) attribute. msgspec states the rules it can (types,
+            ``Literal`` values, patterns), checked in C.
+        reasons: a validation error's path (``params.max_tokens``) -> the rule,
+            written for people.
+        grouped: a batch takes one ``(url, model)`` group (OpenAI, Azure, Gemini,
+            Mistral); the lines are grouped so.
+        keyed: the line's id is its ``key`` (Gemini), not its ``custom_id``.
     """
 
-    custom_id: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="key")
-    request: _GeminiRequest = msgspec.field()
-
-    @property
-    def body(self) -> _GeminiRequest:
-        return self.request
-
-    @property
-    def url(self) -> str:
-        model = self.request.model
-        name = model if model.startswith("models/") else f"models/{model}"
-        return f"{name}:batchGenerateContent"
-
-    @property
-    def group(self) -> Group:
-        return (self.url, self.request.model)
+    decoder: msgspec.json.Decoder[Any]
+    reasons: Mapping[str, str]
+    grouped: bool
+    keyed: bool = False
 
 
-_OPENAI = msgspec.json.Decoder(_OpenAILine)
-_ANTHROPIC = msgspec.json.Decoder(_AnthropicLine)
-_GEMINI = msgspec.json.Decoder(_GeminiLine)
-_View = _OpenAILine | _AnthropicLine | _GeminiLine
-_Decoder = (
-    msgspec.json.Decoder[_OpenAILine]
-    | msgspec.json.Decoder[_AnthropicLine]
-    | msgspec.json.Decoder[_GeminiLine]
-)
+class InputRules(NamedTuple):
+    """What the split needs of one provider: its name, chunk limits and line rules."""
 
-_OPENAI_REASONS = {
-    "custom_id": "custom_id must be a non-empty string",
-    "method": 'method must be "POST"',
-    "url": "url must be a batch endpoint (" + ", ".join(OPENAI_ENDPOINTS) + ")",
-    "body.stream": "body.stream must not be true: batches do not stream",
-}
-_ANTHROPIC_REASONS = {
-    "custom_id": f"custom_id must match {_ANTHROPIC_ID}",
-    "params.max_tokens": "params.max_tokens must be an integer of at least 1",
-    "params.stream": "params.stream must not be true: batches do not stream",
-}
-_GEMINI_REASONS = {
-    "key": "key must be a non-empty string",
-    "request.contents": "request.contents must be a non-empty array",
-    "request.model": "request.model must name the model, e.g. gemini-2.5-flash",
-}
+    name: str
+    limits: ChunkLimits
+    lines: LineRules
 
 
 class Request(NamedTuple):
@@ -234,26 +158,16 @@ class RequestChecker:
     """Check request lines against one provider's rules.
 
     Args:
-        provider: ``"openai"``, ``"azure"``, ``"anthropic"`` or ``"gemini"``.
-
-    Raises:
-        ConfigError: the provider has no input rules here.
+        rules: the provider's line rules (its description's ``lines``).
     """
 
     __slots__ = ("_decoder", "_grouped", "_id", "_reasons")
 
-    def __init__(self, provider: str) -> None:
-        self._decoder: _Decoder
-        self._grouped = provider in ("openai", "azure", "gemini")
-        self._id = _KEY if provider == "gemini" else _ID
-        if provider == "gemini":
-            self._decoder, self._reasons = _GEMINI, _GEMINI_REASONS
-        elif self._grouped:
-            self._decoder, self._reasons = _OPENAI, _OPENAI_REASONS
-        elif provider == "anthropic":
-            self._decoder, self._reasons = _ANTHROPIC, _ANTHROPIC_REASONS
-        else:
-            raise ConfigError(f"cannot split input for provider {provider!r}")
+    def __init__(self, rules: LineRules) -> None:
+        self._decoder = rules.decoder
+        self._grouped = rules.grouped
+        self._id = _KEY if rules.keyed else _ID
+        self._reasons = rules.reasons
 
     def check_run(
         self, data: bytes | memoryview, first_line: int
@@ -277,7 +191,7 @@ class RequestChecker:
         """
         data = bytes(data)  # one copy; a memoryview's ``in`` and ``find`` are slow
         try:
-            views = cast("list[_View]", self._decoder.decode_lines(data))
+            views: list[Any] = self._decoder.decode_lines(data)
         except msgspec.DecodeError:
             return self._one_by_one(data, first_line)
         if b"\r" in data:
@@ -291,7 +205,7 @@ class RequestChecker:
         return self._one_by_one(data, first_line)  # blank lines, or two on one
 
     def _ids_and_groups(
-        self, views: list[_View]
+        self, views: list[Any]
     ) -> tuple[list[str], list[Group | None] | None, Group | None]:
         """The views' custom_ids, and their groups (None and one group if all same)."""
         custom_ids = list(map(_CUSTOM_ID, views))
@@ -314,7 +228,8 @@ class RequestChecker:
         except msgspec.DecodeError as exc:
             reason = f"not valid JSON ({exc})"
             return Problem(line_no, custom_id_in(line, self._id), reason)
-        return Request(line_no, view.custom_id, view.group, line.rstrip(b"\r"))
+        group = (view.url, view.body.model) if self._grouped else None
+        return Request(line_no, view.custom_id, group, line.rstrip(b"\r"))
 
     def _one_by_one(self, data: bytes, first_line: int) -> list[Request | Problem]:
         return [

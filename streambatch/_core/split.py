@@ -24,7 +24,15 @@ from operator import sub
 from .ids import Ids
 from .lines import Lines, Overlong
 from .pack import Chunker, ChunkLimits, Packer
-from .requests import Group, Problem, Request, RequestChecker, Run, custom_id_in
+from .requests import (
+    Group,
+    LineRules,
+    Problem,
+    Request,
+    RequestChecker,
+    Run,
+    custom_id_in,
+)
 
 __all__ = ("Chunk", "Splitter", "Step")
 
@@ -61,12 +69,9 @@ class Splitter:
     """Check and place framed input lines.
 
     Args:
-        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        rules: the provider's line rules.
         limits: the caps of every chunk.
         max_problems: how many problems to keep (all are counted).
-
-    Raises:
-        ConfigError: the provider is not known.
     """
 
     __slots__ = (
@@ -82,9 +87,9 @@ class Splitter:
     )
 
     def __init__(
-        self, provider: str, limits: ChunkLimits, max_problems: int = 50
+        self, rules: LineRules, limits: ChunkLimits, max_problems: int = 50
     ) -> None:
-        self._checker = RequestChecker(provider)
+        self._checker = RequestChecker(rules)
         self._chunker: Chunker[Group | None] = Chunker(limits)
         self._fits = Packer(limits).fits
         self._max_problems = max_problems

@@ -25,7 +25,7 @@ import msgspec
 
 from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from .._core.pack import limits_for
-from .._core.requests import Group, Problem
+from .._core.requests import Group, InputRules, Problem
 from .._core.split import Splitter, Step
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
@@ -71,7 +71,7 @@ class SplitPlan:
 
 async def split_input(
     path: str | os.PathLike[str],
-    provider: str,
+    provider: InputRules,
     out_dir: str | os.PathLike[str],
     *,
     max_requests: int | None = None,
@@ -83,7 +83,7 @@ async def split_input(
 
     Args:
         path: the input, one request per line in the provider's native form.
-        provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
+        provider: the provider's rules (``streambatch._providers.input_rules``).
         out_dir: where to write ``chunk-00000.jsonl`` ... (created if missing).
         max_requests: fewer requests per chunk than the provider allows.
         max_bytes: fewer bytes per chunk than the provider allows.
@@ -127,7 +127,7 @@ async def split_input(
 
 async def split_requests(
     requests: Iterable[Any] | AsyncIterable[Any],
-    provider: str,
+    provider: InputRules,
     out_dir: str | os.PathLike[str],
     *,
     max_requests: int | None = None,
@@ -209,15 +209,15 @@ class _Job:
 
     def __init__(
         self,
-        provider: str,
+        provider: InputRules,
         out_dir: str | os.PathLike[str],
         max_requests: int | None,
         max_bytes: int | None,
         max_problems: int,
     ) -> None:
-        limits = limits_for(provider, max_requests, max_bytes)
-        self.splitter = Splitter(provider, limits, max_problems)
-        self._keyed = provider == "gemini"  # ids in "key", not "custom_id"
+        limits = limits_for(provider.limits, max_requests, max_bytes, provider.name)
+        self.splitter = Splitter(provider.lines, limits, max_problems)
+        self._keyed = provider.lines.keyed  # ids in "key", not "custom_id"
         self._dir = os.fspath(out_dir)
         os.makedirs(self._dir, exist_ok=True)
         if any(_is_chunk(name) for name in os.listdir(self._dir)):

@@ -6,43 +6,86 @@ list of providers: the command line, ``Client`` and the parser all read it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Mapping
 
+from .._core.pricing import Price
+from .._core.requests import InputRules
 from .._errors import ConfigError
+from . import mistral
 from .anthropic import AnthropicCodec
 from .anthropic_api import ANTHROPIC
-from .azure_api import AZURE, azure_api
-from .batches import BatchAPI
+from .anthropic_input import (
+    LIMITS as ANTHROPIC_LIMITS,
+    LINES as ANTHROPIC_LINES,
+    PRICES as ANTHROPIC_PRICES,
+)
+from .azure_api import AZURE, LIMITS as AZURE_LIMITS, azure_api
 from .codec import ResultCodec
+from .description import Provider
 from .gemini import GeminiCodec
 from .gemini_api import GEMINI
+from .gemini_input import (
+    LIMITS as GEMINI_LIMITS,
+    LINES as GEMINI_LINES,
+    PRICES as GEMINI_PRICES,
+)
 from .openai import OpenAICodec
 from .openai_api import OPENAI
+from .openai_input import (
+    LIMITS as OPENAI_LIMITS,
+    LINES as OPENAI_LINES,
+    PRICES as OPENAI_PRICES,
+)
 
-__all__ = ("PROVIDERS", "PROVIDER_NAMES", "Provider", "codec_for", "provider")
-
-
-class Provider(NamedTuple):
-    """Everything streambatch knows of one provider, in one place.
-
-    ``api`` is None for a provider whose output streambatch parses but whose
-    batches it does not run yet. ``for_url``, where the URL given picks the
-    API's routes (Azure), maps it to the base URL requests join and the API.
-    """
-
-    name: str
-    codec: type[ResultCodec]
-    api: BatchAPI | None
-    base_url_env: str | None
-    for_url: Callable[[str], tuple[str, BatchAPI]] | None = None
-
+__all__ = (
+    "ALL_PRICES",
+    "PROVIDERS",
+    "PROVIDER_NAMES",
+    "Provider",
+    "codec_for",
+    "input_rules",
+    "provider",
+)
 
 _ALL = (
-    Provider("anthropic", AnthropicCodec, ANTHROPIC, "ANTHROPIC_BASE_URL"),
-    Provider("azure", OpenAICodec, AZURE, "AZURE_OPENAI_ENDPOINT", azure_api),
-    Provider("gemini", GeminiCodec, GEMINI, "GEMINI_BASE_URL"),
-    Provider("openai", OpenAICodec, OPENAI, "OPENAI_BASE_URL"),
+    Provider(
+        "anthropic",
+        AnthropicCodec,
+        ANTHROPIC,
+        "ANTHROPIC_BASE_URL",
+        ANTHROPIC_LIMITS,
+        ANTHROPIC_LINES,
+        ANTHROPIC_PRICES,
+    ),
+    Provider(
+        "azure",
+        OpenAICodec,
+        AZURE,
+        "AZURE_OPENAI_ENDPOINT",
+        AZURE_LIMITS,
+        OPENAI_LINES,
+        OPENAI_PRICES,  # Azure's batch: the same discount
+        azure_api,
+    ),
+    Provider(
+        "gemini",
+        GeminiCodec,
+        GEMINI,
+        "GEMINI_BASE_URL",
+        GEMINI_LIMITS,
+        GEMINI_LINES,
+        GEMINI_PRICES,
+    ),
+    mistral.PROVIDER,
+    Provider(
+        "openai",
+        OpenAICodec,
+        OPENAI,
+        "OPENAI_BASE_URL",
+        OPENAI_LIMITS,
+        OPENAI_LINES,
+        OPENAI_PRICES,
+    ),
 )
 _BY_NAME = {p.name: p for p in _ALL}
 
@@ -51,6 +94,11 @@ PROVIDERS = tuple(p.name for p in _ALL)
 
 PROVIDER_NAMES = tuple(p.name for p in _ALL if p.api is not None)
 """The provider names streambatch runs jobs with."""
+
+ALL_PRICES: Mapping[str, Price] = {
+    name: price for p in _ALL for name, price in p.pricing.prices.items()
+}
+"""Every provider's batch prices in one table (model names do not collide)."""
 
 
 def provider(name: str, *, jobs: bool = False) -> Provider:
@@ -80,3 +128,12 @@ def codec_for(
     """
     codec = provider(name).codec
     return codec(batch_id=batch_id, attempt=attempt, with_response=with_response)
+
+
+def input_rules(name: str) -> InputRules:
+    """What the split needs of the provider called ``name``.
+
+    Raises:
+        ConfigError: no such provider.
+    """
+    return provider(name).rules

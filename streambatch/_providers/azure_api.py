@@ -22,10 +22,15 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from .._core.pack import ChunkLimits
 from .._errors import ConfigError
 from .openai_api import OpenAIBatches
 
-__all__ = ("FILE_TTL_SECONDS", "AzureBatches", "azure_api")
+__all__ = ("FILE_TTL_SECONDS", "LIMITS", "AzureBatches", "azure_api")
+
+LIMITS = ChunkLimits(100_000, 198_000_000)
+"""PROVIDERS.md 3 "Limits": 100,000 requests per file, a 200 MB input file (less
+1%, as OpenAI's)."""
 
 FILE_TTL_SECONDS = 1_209_600
 """How long an uploaded input file lives (14 days, the least Azure allows)."""

@@ -47,13 +47,15 @@ class ChunkRef(msgspec.Struct, frozen=True, kw_only=True):
     ``tag`` identifies the chunk's batch among the provider's batches (OpenAI keeps
     it in batch metadata); ``since`` is the Unix time just before the create call,
     used to look the batch up after an interrupted create; ``completion_window``
-    is the one the job asked for (None: the provider's default).
+    is the one the job asked for (None: the provider's default); ``model`` is the
+    chunk's one model, for a provider that names it on the batch (Mistral).
     """
 
     path: str
     n_requests: int
     endpoint: str | None
     tag: dict[str, str]
+    model: str | None = None
     since: float = 0.0
     completion_window: str | None = None
 

@@ -5,7 +5,9 @@ completions, embeddings and moderations. One view struct reads the fields of all
 them (anything else is skipped by the decoder), so one decoder serves any endpoint.
 
 Text extraction, per body shape:
-- chat.completion: the first choice's ``message.content``; if that is null, the first
+- chat.completion: the first choice's ``message.content`` (given as a list of
+  chunks, as Mistral's reasoning models do: its ``text`` chunks joined, ``thinking``
+  ones left out); if that is null, the first
   tool call's ``function.arguments`` (a JSON string); a ``refusal`` makes the record
   ``errored`` with error type ``refusal`` (usage kept).
 - text_completion: the first choice's ``text``.
@@ -51,8 +53,15 @@ class _ToolCall(msgspec.Struct, gc=False):
     function: _Function | None = None
 
 
+class _Part(msgspec.Struct, gc=False):
+    type: str = ""
+    text: str | None = None
+    refusal: str | None = None
+
+
 class _Message(msgspec.Struct, gc=False):
-    content: str | None = None
+    # Mistral's reasoning models answer a list of chunks (thinking, text)
+    content: str | tuple[_Part, ...] | None = None
     refusal: str | None = None
     tool_calls: tuple[_ToolCall, ...] | None = None
 
@@ -61,12 +70,6 @@ class _Choice(msgspec.Struct, gc=False):
     message: _Message | None = None
     text: str | None = None
     finish_reason: str | None = None
-
-
-class _Part(msgspec.Struct, gc=False):
-    type: str = ""
-    text: str | None = None
-    refusal: str | None = None
 
 
 class _OutputItem(msgspec.Struct, gc=False):
@@ -185,6 +188,7 @@ _FINISH: dict[str | None, StopReason] = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "content_filter": "content_filter",
+    "model_length": "max_tokens",  # Mistral (whose lines this codec reads too)
 }
 _INCOMPLETE: dict[str | None, StopReason] = {
     "max_output_tokens": "max_tokens",
@@ -220,10 +224,14 @@ def _chat_text(choice: _Choice) -> tuple[str | None, str | None]:
         return choice.text, None
     if message.refusal is not None:
         return None, message.refusal
-    if message.content is None and message.tool_calls:
+    content = message.content
+    if content is None and message.tool_calls:
         function = message.tool_calls[0].function
         return (function.arguments if function else None), None
-    return message.content, None
+    if isinstance(content, tuple):  # chunks: the text ones, thinking left out
+        texts = [p.text for p in content if p.type == "text" and p.text is not None]
+        return ("".join(texts) if texts else None), None
+    return content, None
 
 
 def _responses_text(items: tuple[_OutputItem, ...]) -> tuple[str | None, str | None]:
@@ -356,7 +364,7 @@ class OpenAICodec(ResultCodec):
             message = body.choices[0].message
             if (
                 message is not None
-                and message.content is not None
+                and type(message.content) is str
                 and message.refusal is None
             ):
                 return Result(

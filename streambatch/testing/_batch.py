@@ -19,7 +19,7 @@ from ._clock import Facts, schedule
 from ._generate import Written, generate
 from ._intake import Intake
 from ._lines import Outcome
-from ._plan import Plan
+from ._plan import SPLIT_RESULTS, Plan
 from ._store import Store, StoredFile
 
 log = logging.getLogger("streambatch.testing")
@@ -68,7 +68,13 @@ class View:
     errors: list[dict[str, Any]]
 
 
-def new_plan(store: Store, provider: str, batch_id: str, endpoint: str) -> Plan:
+def new_plan(
+    store: Store,
+    provider: str,
+    batch_id: str,
+    endpoint: str,
+    model: str | None = None,
+) -> Plan:
     """The fixed facts of a new batch, its faults drawn from the live config."""
     faults = store.config.faults
     return Plan(
@@ -82,6 +88,7 @@ def new_plan(store: Store, provider: str, batch_id: str, endpoint: str) -> Plan:
         reply_words=store.config.reply_words,
         embedding_dims=store.config.embedding_dims,
         id_key="batch_id" if "batch_id" in store.config.openai_quirks else "id",
+        model=model,
     )
 
 
@@ -189,7 +196,7 @@ def _absorb(batch: Batch, store: Store) -> None:
     batch.written = written
     batch.written_mono = time.monotonic()
     name = batch.id
-    if batch.plan.provider == "openai":
+    if batch.plan.provider in SPLIT_RESULTS:
         batch.output_file_id = _register(
             store, output, written.output_bytes, name, "output"
         )

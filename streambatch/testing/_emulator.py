@@ -21,13 +21,15 @@ from . import (
     _azure,
     _gemini_batches,
     _gemini_files,
+    _mistral_files,
+    _mistral_jobs,
     _openai_batches,
     _openai_files,
 )
 from ._azure_wire import AZURE_PREFIX
 from ._batch import advance
 from ._config import EmulatorConfig, Faults
-from ._http import GEMINI_PREFIX, RUNTIME, Runtime
+from ._http import GEMINI_PREFIX, MISTRAL_PREFIX, RUNTIME, Runtime
 from ._middleware import middleware
 from ._persist import Saver, load
 from ._records import Records
@@ -53,11 +55,14 @@ def build_app(store: Store) -> web.Application:
     _gemini_files.add_routes(app)
     _gemini_batches.add_routes(app)
     _azure.add_routes(app)
+    _mistral_files.add_routes(app)
+    _mistral_jobs.add_routes(app)
     return app
 
 
 class Emulator:
-    """A running emulator of the OpenAI, Azure OpenAI, Anthropic and Gemini batch APIs.
+    """A running emulator of the OpenAI, Azure OpenAI, Anthropic, Gemini and Mistral
+    batch APIs.
 
     Use it as an async context manager (or call `start` and `aclose`); it
     serves on ``config.host`` and ``config.port`` (port 0 picks a free one).
@@ -99,6 +104,11 @@ class Emulator:
     def gemini_base_url(self) -> str:
         """The Gemini base URL (paths below it carry the API version)."""
         return self.url + GEMINI_PREFIX
+
+    @property
+    def mistral_base_url(self) -> str:
+        """The Mistral base URL (``Mistral(server_url=...)``; no ``/v1``)."""
+        return self.url + MISTRAL_PREFIX
 
     @property
     def azure_endpoint(self) -> str:
@@ -197,6 +207,7 @@ async def open_emulator(
     Yields:
         The running `Emulator`: ``url``, ``openai_base_url``,
         ``anthropic_base_url``, ``gemini_base_url``, ``azure_endpoint``,
+        ``mistral_base_url``,
         ``records`` and live
         ``faults``.
     """

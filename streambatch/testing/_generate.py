@@ -20,7 +20,7 @@ import msgspec
 
 from ._gemini_lines import gemini_line
 from ._lines import Item, Outcome, anthropic_line, openai_line
-from ._plan import Plan
+from ._plan import SPLIT_RESULTS, Plan
 
 _decode = msgspec.json.decode
 
@@ -78,7 +78,7 @@ def generate(
                     return None
                 line, kind = make_line(record)
                 counts[kind] += 1
-                to_output = kind == "ok" or plan.provider != "openai"
+                to_output = kind == "ok" or plan.provider not in SPLIT_RESULTS
                 (out if to_output else err).write(line)
     return Written(counts, output.stat().st_size, errors.stat().st_size)
 
@@ -92,7 +92,7 @@ class _LineMaker:
         self.end = end
         self.created = created
         self.tag = plan.tag
-        self.openai = plan.provider == "openai"
+        self.openai = plan.provider in SPLIT_RESULTS
 
     def __call__(self, record: bytes) -> tuple[bytes, str]:
         plan = self.plan

@@ -47,6 +47,8 @@ _GOOGLE_STATUS = {
 }
 GEMINI_PREFIX = "/gemini"
 """Where the Gemini API is served (its paths would collide with OpenAI's)."""
+MISTRAL_PREFIX = "/mistral"
+"""Where the Mistral API is served (its paths would collide with OpenAI's)."""
 READ_BYTES = 262_144
 
 
@@ -87,6 +89,8 @@ def provider_of(request: web.Request) -> str:
         return "gemini"
     if request.path.startswith(AZURE_PREFIX + "/"):
         return "azure"
+    if request.path.startswith(MISTRAL_PREFIX + "/"):
+        return "mistral"
     return "anthropic" if request.path.startswith("/v1/messages") else "openai"
 
 
@@ -105,6 +109,9 @@ def error_body(
         kind = kind or _GOOGLE_STATUS.get(status, "UNKNOWN")
         return {"error": {"code": status, "message": message, "status": kind}}
     kind = kind or ("server_error" if status >= 500 else "invalid_request_error")
+    if provider == "mistral":  # flat, with an "object" (the API's error shape)
+        flat = {"object": "error", "message": message, "type": kind, "param": None}
+        return flat | {"code": None} | extra
     error = {"message": message, "type": kind, "param": None, "code": None}
     error.update(extra)
     return {"error": error}

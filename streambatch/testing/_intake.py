@@ -106,7 +106,7 @@ def intake_openai(
         _take_line(line, number, plan, max_requests, result, buckets)
 
     paths = bucket_lines(source, plan, result, take, stop)
-    return None if paths is None else _finish(result, paths, max_requests)
+    return None if paths is None else finish_intake(result, paths, max_requests)
 
 
 def bucket_lines(
@@ -164,7 +164,8 @@ def _take_line(
     buckets.add(number - 1, _encode(parsed.custom_id), bytes(parsed.body))
 
 
-def _finish(result: Intake, paths: list[Path], max_requests: int) -> Intake:
+def finish_intake(result: Intake, paths: list[Path], max_requests: int) -> Intake:
+    """Add the whole-file problems (too many, none, duplicates) to ``result``."""
     if result.count > max_requests:
         message = f"The batch has {result.count} requests; at most {max_requests}."
         result.errors.insert(0, _error("too_many_tasks", message))

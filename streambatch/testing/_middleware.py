@@ -34,6 +34,7 @@ _SERVER_ERRORS = {
     "azure": (500, 503),
     "anthropic": (500, 529),
     "gemini": (500, 503),
+    "mistral": (500, 503),
 }
 _AZURE_BAD_KEY = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make "
@@ -140,6 +141,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         "/v1/messages/batches",
         "/azure/openai/v1/batches",
         "/azure/openai/batches",
+        "/mistral/v1/batch/jobs",
     )
     create = request.path in creates or request.path.endswith(":batchGenerateContent")
     lost = request.method == "POST" and create and not response.prepared

@@ -68,6 +68,26 @@ async def _read_form(
     return fields, filename, size
 
 
+async def read_form(
+    request: web.Request, file_id: str
+) -> tuple[dict[str, str], str | None, int] | web.StreamResponse:
+    """Read an upload's fields, its ``file`` streamed to the store as ``file_id``;
+    or the answer to a dropped, oversized or malformed body (nothing kept)."""
+    path = runtime(request).store.file_path(file_id)
+    try:
+        return await _read_form(request, path)
+    except _Dropped:
+        path.unlink(missing_ok=True)
+        abort(request)
+        return web.Response(status=400)
+    except _TooLarge:
+        path.unlink(missing_ok=True)
+        return await send_error(request, 400, "File is too large.")
+    except ValueError as exc:
+        path.unlink(missing_ok=True)
+        return await send_error(request, 400, f"Invalid multipart body: {exc}")
+
+
 def _form_problem(
     fields: dict[str, str], filename: str | None, azure: bool = False
 ) -> str | None:
@@ -99,18 +119,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return await send_error(request, 400, "Expected a multipart/form-data body.")
     file_id = store.new_id("file-")
     path = store.file_path(file_id)
-    try:
-        fields, filename, size = await _read_form(request, path)
-    except _Dropped:
-        path.unlink(missing_ok=True)
-        abort(request)
-        return web.Response(status=400)
-    except _TooLarge:
-        path.unlink(missing_ok=True)
-        return await send_error(request, 400, "File is too large.")
-    except ValueError as exc:
-        path.unlink(missing_ok=True)
-        return await send_error(request, 400, f"Invalid multipart body: {exc}")
+    read = await read_form(request, file_id)
+    if isinstance(read, web.StreamResponse):
+        return read
+    fields, filename, size = read
     problem = _form_problem(fields, filename, request.path.startswith("/azure/"))
     if problem is not None or filename is None:
         path.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from typing import Any
 from ._batch import Batch
 from ._generate import Written
 from ._intake import Intake, intake_openai
+from ._mistral_jobs import intake_mistral
 from ._plan import Plan
 from ._store import Store, StoredFile
 
@@ -214,6 +215,8 @@ def _revalidate(
     with contextlib.suppress(FileNotFoundError):
         for leftover in plan.work_dir.glob("bucket-*"):
             leftover.unlink()
+    if plan.provider == "mistral":  # its lines have no method or url
+        return store.run(intake_mistral, stored.path, plan, store.stop)
     return store.run(
         intake_openai,
         stored.path,

@@ -15,6 +15,8 @@ from ._chance import happens
 BUCKET_BYTES = 4_000_000
 MAX_BUCKETS = 256
 MAX_ERRORS = 1000
+SPLIT_RESULTS = ("openai", "mistral")
+"""Providers whose results are an output file and an error file (OpenAI's lines)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Plan:
     reply_words: int
     embedding_dims: int
     id_key: str = "id"
+    model: str | None = None  # a batch that names its model (Mistral)
 
     def item_fails(self, custom_id: str) -> bool:
         """Return whether the item ``custom_id`` ends with an error result."""

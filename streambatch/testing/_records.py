@@ -16,6 +16,7 @@ import msgspec
 
 from ._batch import advance
 from ._gemini_batches import STATES as GEMINI_STATES
+from ._mistral_jobs import STATES as MISTRAL_STATES
 from ._store import RequestRecord, Store
 
 
@@ -36,10 +37,10 @@ class BatchRecord:
     """One batch, as of the moment it was read.
 
     Attributes:
-        provider: ``openai``, ``anthropic`` or ``gemini``.
+        provider: ``openai``, ``anthropic``, ``gemini`` or ``mistral``.
         id: The batch id.
         status: The provider's own status word (OpenAI ``status``, Anthropic
-            ``processing_status``, Gemini ``BATCH_STATE_*``).
+            ``processing_status``, Gemini ``BATCH_STATE_*``, Mistral ``SUCCESS``...).
         request_count: Requests in the batch (0 until validated, or if invalid).
         deleted: Whether an Anthropic batch was deleted.
     """
@@ -64,6 +65,8 @@ def _native(provider: str, status: str) -> str:
         return status
     if provider == "gemini":
         return "BATCH_STATE_" + GEMINI_STATES[status]
+    if provider == "mistral":
+        return MISTRAL_STATES[status]
     if status == "cancelling":
         return "canceling"
     return "ended" if status in ("completed", "expired", "cancelled") else "in_progress"

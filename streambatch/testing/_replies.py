@@ -78,7 +78,7 @@ _VOCABULARY = [
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 _TOKEN_SET = frozenset(_TOKEN_KEYS)
-PROVIDERS = ("openai", "azure", "anthropic", "gemini")
+PROVIDERS = ("openai", "azure", "anthropic", "gemini", "mistral")
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -145,8 +145,9 @@ def expected_text(
     """Return the text the emulator replies to ``body``.
 
     Args:
-        provider: ``"openai"``, ``"azure"``, ``"anthropic"`` or ``"gemini"``.
-        body: The request as sent: an OpenAI line's ``body``, an Anthropic
+        provider: ``"openai"``, ``"azure"``, ``"anthropic"``, ``"gemini"`` or
+            ``"mistral"``.
+        body: The request as sent: an OpenAI (or Mistral) line's ``body``, an Anthropic
             request's ``params`` or a Gemini line's ``request``, decoded from JSON.
         reply_words: The emulator's configured reply length.
 

@@ -40,8 +40,8 @@ _FORMS = (
 def sample_requests(
     provider: str, count: int, *, seed: int = 0
 ) -> Iterator[dict[str, object]]:
-    """Yield ``count`` request objects for ``provider`` (``openai``, ``anthropic``
-    or ``gemini``)."""
+    """Yield ``count`` request objects for ``provider`` (``openai``, ``azure``,
+    ``anthropic``, ``gemini`` or ``mistral``)."""
     rng = random.Random(seed)
     width = max(6, len(str(count - 1)))
     for n in range(count):
@@ -64,6 +64,13 @@ def sample_requests(
                 "url": "/v1/chat/completions",
                 "body": body,
             }
+        elif provider == "mistral":
+            body = {
+                "model": "mistral-small-latest",
+                "max_tokens": 200,
+                "messages": messages,
+            }
+            yield {"custom_id": custom_id, "body": body}
         elif provider == "gemini":
             request = {
                 "model": "gemini-2.5-flash",
@@ -93,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m streambatch.testing.sample``."""
     parser = argparse.ArgumentParser(prog="python -m streambatch.testing.sample")
     parser.add_argument(
-        "--provider", choices=["openai", "anthropic", "gemini"], default="openai"
+        "--provider",
+        choices=["openai", "anthropic", "gemini", "mistral"],
+        default="openai",
     )
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)

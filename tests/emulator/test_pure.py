@@ -63,7 +63,7 @@ def test_replies_are_deterministic_and_capped() -> None:
     assert len(expected_text("openai", {**body, "max_tokens": 2}).split()) == 2
     assert expected_text("openai", body) != expected_text("openai", {**body, "n": 1})
     with pytest.raises(ValueError):
-        expected_text("mistral", body)
+        expected_text("cohere", body)
 
 
 def test_chance_is_seeded_and_order_free() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import pathlib
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
@@ -72,7 +73,7 @@ async def test_batches_files_and_clock_survive_a_restart(
     assert (state / "state.json").is_file()
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
 async def test_a_job_resumes_against_a_restarted_emulator(
     tmp_path: pathlib.Path, provider: str
 ) -> None:
@@ -80,7 +81,10 @@ async def test_a_job_resumes_against_a_restarted_emulator(
     write_sample(str(tmp_path / "in.jsonl"), provider, 150)
     job = str(tmp_path / "job")
     async with Emulator(_config(state, port)) as first:
-        base = first.openai_base_url if provider == "openai" else first.url
+        base = {
+            "openai": first.openai_base_url,
+            "mistral": first.mistral_base_url,
+        }.get(provider, first.url)
         submit = ["submit", str(tmp_path / "in.jsonl"), "--provider", provider]
         submit += ["--job-dir", job, "--max-requests", "50", "--base-url", base]
         assert await asyncio.to_thread(main, [*submit, "--quiet"]) == 0
@@ -94,3 +98,51 @@ async def test_a_job_resumes_against_a_restarted_emulator(
     rows = [json.loads(line) for line in out.read_bytes().splitlines()]
     assert len(rows) == 150
     assert {r["status"] for r in rows} == {"succeeded"}
+
+
+async def test_a_mistral_job_validating_at_the_stop_is_validated_again_as_mistral(
+    tmp_path: pathlib.Path,
+) -> None:
+    """The state is edited to say validation had not finished: the restarted
+    emulator reads the input again by Mistral's rules (lines without method/url),
+    and the job succeeds."""
+    state = tmp_path / "state"
+    lines = [
+        {"custom_id": f"r{n}", "body": {"messages": [{"role": "user", "content": "q"}]}}
+        for n in range(3)
+    ]
+    headers = {"Authorization": "Bearer test"}
+    async with (
+        Emulator(_config(state, speed=1e6)) as first,
+        aiohttp.ClientSession(headers=headers) as http,
+    ):
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        form.add_field("file", jsonl(lines), filename="in.jsonl")
+        async with http.post(f"{first.mistral_base_url}/v1/files", data=form) as r:
+            file_id = (await r.json())["id"]
+        body = {
+            "input_files": [file_id],
+            "endpoint": "/v1/chat/completions",
+            "model": "mistral-small-latest",
+        }
+        async with http.post(f"{first.mistral_base_url}/v1/batch/jobs", json=body) as r:
+            job_id = (await r.json())["id"]
+    saved = json.loads((state / "state.json").read_bytes())
+    for batch in saved["batches"]:
+        batch.update(intake=None, written=None, paths=None, ended_at=None)
+        batch.update(output_file_id=None, error_file_id=None)
+    (state / "state.json").write_text(json.dumps(saved))
+    async with (
+        Emulator(_config(state, speed=1e6)) as second,
+        aiohttp.ClientSession(headers=headers) as http,
+    ):
+        url = f"{second.mistral_base_url}/v1/batch/jobs/{job_id}"
+        job: dict[str, Any] = {}
+        for _ in range(500):
+            async with http.get(url) as r:
+                job = await r.json()
+            if job["status"] in ("SUCCESS", "FAILED"):
+                break
+            await asyncio.sleep(0.01)
+    assert (job["status"], job["succeeded_requests"]) == ("SUCCESS", 3), job["errors"]

@@ -22,6 +22,7 @@ def base_url(emulator: Emulator, provider: str) -> str:
         "openai": emulator.openai_base_url,
         "azure": emulator.azure_endpoint,
         "gemini": emulator.gemini_base_url,
+        "mistral": emulator.mistral_base_url,
     }.get(provider, emulator.anthropic_base_url)
 
 
@@ -31,10 +32,11 @@ def client_for(emulator: Emulator, provider: str) -> sb.Client:
 
 def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
     """Each sample custom_id's request body (OpenAI ``body``, Anthropic ``params``,
-    Gemini ``request``, keyed by ``key``)."""
+    Gemini ``request``, keyed by ``key``; Mistral ``body``)."""
     id_key, key = {
         "openai": ("custom_id", "body"),
         "azure": ("custom_id", "body"),
+        "mistral": ("custom_id", "body"),
         "gemini": ("key", "request"),
     }.get(provider, ("custom_id", "params"))
     found: dict[str, dict[str, object]] = {}
@@ -75,7 +77,7 @@ def statuses(results: Iterable[sb.Result]) -> Counter[str]:
 
 
 def auth(provider: str) -> dict[str, str]:
-    if provider == "openai":
+    if provider in ("openai", "mistral"):
         return {"Authorization": "Bearer test"}
     if provider == "gemini":
         return {"x-goog-api-key": "test"}

@@ -33,8 +33,13 @@ Manifest = dict[str, Any]
 STREAMBATCH = [sys.executable, "-m", "streambatch"]
 SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
 HANG_GUARD = 60.0  # seconds; only a hung process ever reaches it
-PROVIDERS = ["openai", "anthropic", "gemini", "azure"]
-SUFFIXES = {"openai": "/v1", "gemini": "/gemini", "azure": "/azure"}
+PROVIDERS = ["openai", "anthropic", "gemini", "azure", "mistral"]
+SUFFIXES = {
+    "openai": "/v1",
+    "gemini": "/gemini",
+    "azure": "/azure",
+    "mistral": "/mistral",
+}
 
 
 @contextlib.contextmanager
@@ -182,6 +187,8 @@ def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
     """Every batch the emulator holds, through its list endpoint, page by page."""
     if provider == "gemini":
         return gemini_batches(url)
+    if provider == "mistral":
+        return mistral_jobs(url)
     path = {"openai": "/v1/batches", "azure": "/azure/openai/v1/batches"}.get(
         provider, "/v1/messages/batches"
     )
@@ -194,6 +201,20 @@ def emulator_batches(url: str, provider: str) -> list[dict[str, Any]]:
         if not page["has_more"]:
             return found
         query = f"?limit=100&{cursor}={page['last_id']}"
+
+
+def mistral_jobs(url: str) -> list[dict[str, Any]]:
+    """Every Mistral job, page by page (numbered pages)."""
+    found: list[dict[str, Any]] = []
+    page = 0
+    while True:
+        listing = get(
+            f"{url}/mistral/v1/batch/jobs?page={page}&page_size=100", "mistral"
+        )
+        found.extend(listing["data"])
+        if len(found) >= listing["total"] or not listing["data"]:
+            return found
+        page += 1
 
 
 def gemini_batches(url: str) -> list[dict[str, Any]]:
@@ -225,6 +246,11 @@ def check_no_duplicate_batch(url: str, job: Job) -> None:
     if job.provider in ("openai", "azure"):
         assert {b["status"].lower() for b in batches} == {"completed"}
         assert sum(b["request_counts"]["total"] for b in batches) == job.count
+        tags = [json.dumps(b["metadata"], sort_keys=True) for b in batches]
+        assert len(set(tags)) == job.chunks
+    elif job.provider == "mistral":
+        assert {b["status"] for b in batches} == {"SUCCESS"}
+        assert sum(b["total_requests"] for b in batches) == job.count
         tags = [json.dumps(b["metadata"], sort_keys=True) for b in batches]
         assert len(set(tags)) == job.chunks
     elif job.provider == "gemini":
@@ -308,7 +334,7 @@ def downloading(job: Job) -> bool:
     return False
 
 
-@pytest.mark.parametrize("provider", ["openai", "gemini", "azure"])
+@pytest.mark.parametrize("provider", ["openai", "gemini", "azure", "mistral"])
 def test_killed_during_upload(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)

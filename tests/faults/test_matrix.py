@@ -24,8 +24,12 @@ from ._support import (
     write_input,
 )
 
-PROVIDERS = ["openai", "anthropic", "gemini"]
-UPLOADS = {"openai": "/v1/files", "gemini": "/gemini/upload/v1beta/files"}
+PROVIDERS = ["openai", "anthropic", "gemini", "mistral"]
+UPLOADS = {
+    "openai": "/v1/files",
+    "gemini": "/gemini/upload/v1beta/files",
+    "mistral": "/mistral/v1/files",
+}
 COUNT = 300
 MAX_REQUESTS = 100
 CHUNKS = 3
@@ -92,7 +96,7 @@ async def test_connections_dropped_mid_upload_are_sent_again(
             if r.method == "POST" and r.path == upload
         ]
         assert len(posts) > CHUNKS  # some were cut and sent again
-        if provider == "openai":
+        if provider in ("openai", "mistral"):
             stored = [f for f in emulator.records.files() if f.purpose == "batch"]
             assert len(stored) == CHUNKS  # a cut upload leaves no file behind
 
@@ -129,6 +133,8 @@ async def test_connections_dropped_mid_download_resume_or_restart(
                 size = record.downloads[kind]
                 if provider == "openai":
                     assert path == f"files/{planned.file_id}/content"
+                elif provider == "mistral":
+                    assert path == f"v1/files/{planned.file_id}/content"
                 elif provider == "gemini":
                     assert path.startswith("download/v1beta/files/")
                 else:
@@ -161,7 +167,7 @@ async def test_an_all_failed_batch_has_only_an_error_file(
         assert all(
             r.error is not None and r.error.type != "missing" for r in results.values()
         )
-        if provider == "openai":
+        if provider in ("openai", "mistral"):
             for _, record in job.attempts():
                 assert [p.kind for p in record.plan or []] == ["error"]
                 assert set(record.downloads) == {"error"}
@@ -216,7 +222,7 @@ async def test_a_batch_failing_validation_is_errored_and_not_retried(
 
 # Gemini writes no line for an expired request (it is missing, and retried): see
 # tests/integration/test_gemini_jobs.py.
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
 async def test_expired_items_are_retried_once(
     tmp_path: pathlib.Path, provider: str
 ) -> None:
@@ -273,7 +279,8 @@ async def test_a_create_whose_answer_was_lost_is_not_sent_twice(
             for r in emulator.records.requests
             if r.method == "POST"
             and (
-                r.path in ("/v1/batches", "/v1/messages/batches")
+                r.path
+                in ("/v1/batches", "/v1/messages/batches", "/mistral/v1/batch/jobs")
                 or r.path.endswith(":batchGenerateContent")
             )
         ]

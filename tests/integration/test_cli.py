@@ -18,7 +18,7 @@ from streambatch.testing.sample import write_sample
 POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "mistral"])
 def test_run_against_the_built_in_emulator(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], provider: str
 ) -> None:

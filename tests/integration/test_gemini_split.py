@@ -10,6 +10,7 @@ import pytest
 from streambatch._core.requests import Problem, Request, RequestChecker
 from streambatch._errors import InvalidInput
 from streambatch._io.split import split_input
+from streambatch._providers import input_rules
 
 
 def gemini_line(key: object, **request: object) -> bytes:
@@ -27,7 +28,7 @@ def lines_of(path: str) -> list[bytes]:
 def test_a_gemini_line_is_read_by_its_key() -> None:
     line = gemini_line("req-1", generationConfig={"temperature": 0.5})
     url = "models/gemini-2.5-flash:batchGenerateContent"
-    assert RequestChecker("gemini").check_line(line, 7) == Request(
+    assert RequestChecker(input_rules("gemini").lines).check_line(line, 7) == Request(
         7, "req-1", (url, "gemini-2.5-flash"), line
     )
 
@@ -44,13 +45,15 @@ def test_a_gemini_line_is_read_by_its_key() -> None:
     ],
 )
 def test_each_bad_gemini_line_says_why(line: bytes, words: str) -> None:
-    [got] = RequestChecker("gemini").check_run(line, 1)
+    [got] = RequestChecker(input_rules("gemini").lines).check_run(line, 1)
     assert isinstance(got, Problem)
     assert words in got.reason
 
 
 def test_a_bad_gemini_line_is_named_by_its_key() -> None:
-    [got] = RequestChecker("gemini").check_run(gemini_line("k-7", contents=[]), 1)
+    [got] = RequestChecker(input_rules("gemini").lines).check_run(
+        gemini_line("k-7", contents=[]), 1
+    )
     assert isinstance(got, Problem)
     assert got.custom_id == "k-7"
 
@@ -59,7 +62,9 @@ async def test_gemini_input_splits_into_keyed_chunks(tmp_path: pathlib.Path) -> 
     lines = [gemini_line(f"k-{n}") for n in range(25)]
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"".join(line + b"\n" for line in lines))
-    plan = await split_input(source, "gemini", tmp_path / "out", max_requests=10)
+    plan = await split_input(
+        source, input_rules("gemini"), tmp_path / "out", max_requests=10
+    )
     assert [c.n_requests for c in plan.chunks] == [10, 10, 5]
     written = [line for c in plan.chunks for line in lines_of(c.path)]
     assert written == lines
@@ -74,7 +79,7 @@ async def test_each_model_gets_its_own_chunks_named_by_their_batch_url(
     ]
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"".join(line + b"\n" for line in lines))
-    plan = await split_input(source, "gemini", tmp_path / "out")
+    plan = await split_input(source, input_rules("gemini"), tmp_path / "out")
     assert [(c.group or ("",))[0] for c in plan.chunks] == [
         "models/gemini-x:batchGenerateContent",
         "models/gemini-2.5-pro:batchGenerateContent",
@@ -89,7 +94,9 @@ async def test_a_repeated_key_is_reported_with_its_first_line(
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"".join(line + b"\n" for line in lines))
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "gemini", tmp_path / "out", max_requests=10)
+        await split_input(
+            source, input_rules("gemini"), tmp_path / "out", max_requests=10
+        )
     assert f"{source}:21: custom_id 'k-3': duplicate custom_id (first on line 4)" in (
         str(caught.value)
     )

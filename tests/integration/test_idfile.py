@@ -12,6 +12,14 @@ import pytest
 from streambatch._io.idfile import chunk_ids
 
 
+def _lines(path: pathlib.Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def _partials(folder: pathlib.Path) -> list[pathlib.Path]:
+    return list(folder.glob("*.partial"))
+
+
 class Reader:
     """Reads the ids from the chunk's lines (one id per line), counting reads."""
 
@@ -20,7 +28,7 @@ class Reader:
 
     async def __call__(self, path: pathlib.Path) -> AsyncIterator[list[str]]:
         self.reads += 1
-        lines = path.read_text().splitlines()
+        lines = _lines(path)
         for start in range(0, len(lines), 2):
             yield lines[start : start + 2]
 
@@ -33,7 +41,7 @@ async def test_the_ids_are_read_once_then_kept(tmp_path: pathlib.Path) -> None:
     assert await chunk_ids(chunk, read) == ["a", "b", "c"]
     assert read.reads == 1
     assert (tmp_path / "chunk-0.jsonl.ids").is_file()
-    assert not list(tmp_path.glob("*.partial"))
+    assert not _partials(tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["resized", "garbled"])
@@ -64,4 +72,4 @@ async def test_a_sidecar_that_cannot_be_written_is_done_without(
     assert await chunk_ids(chunk, read) == ["a"]
     assert await chunk_ids(chunk, read) == ["a"]
     assert read.reads == 2
-    assert not list(tmp_path.glob("*.partial"))
+    assert not _partials(tmp_path)

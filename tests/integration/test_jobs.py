@@ -23,14 +23,17 @@ def client_for(emulator: Emulator, provider: str) -> sb.Client:
         "openai": emulator.openai_base_url,
         "gemini": emulator.gemini_base_url,
         "azure": emulator.azure_endpoint,
+        "mistral": emulator.mistral_base_url,
     }.get(provider, emulator.anthropic_base_url)
     return sb.Client(provider, base_url=url)
 
 
 def bodies(provider: str, count: int) -> dict[str, dict[str, object]]:
-    id_key, key = {"openai": ("custom_id", "body"), "gemini": ("key", "request")}.get(
-        provider, ("custom_id", "params")
-    )
+    id_key, key = {
+        "openai": ("custom_id", "body"),
+        "mistral": ("custom_id", "body"),
+        "gemini": ("key", "request"),
+    }.get(provider, ("custom_id", "params"))
     return {
         str(r[id_key]): r[key]  # type: ignore[misc]
         for r in sample_requests(provider, count)
@@ -143,7 +146,9 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(timings=Timings.instant())
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "azure"])
+@pytest.mark.parametrize(
+    "provider", ["openai", "anthropic", "gemini", "azure", "mistral"]
+)
 @pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
 async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
     emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
@@ -157,6 +162,7 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
         "openai": "/v1/files",
         "gemini": "/gemini/upload/v1beta/files",
         "azure": "/azure/openai/v1/files",
+        "mistral": "/mistral/v1/files",
     }.get(provider, "/v1/messages/batches")
     target = {
         "upload": lambda: (
@@ -164,7 +170,11 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
         ),
         "create": lambda: len(records.batches()) >= 1,
         "poll": lambda: (
-            sum(r.method == "GET" and "/batches/" in r.path for r in records.requests)
+            sum(
+                r.method == "GET"
+                and ("/batches/" in r.path or "/batch/jobs/" in r.path)
+                for r in records.requests
+            )
             >= 2
         ),
         "download": lambda: (
@@ -317,7 +327,7 @@ async def test_results_cancelled_at_every_await_leave_nothing_half_written(
     assert len(out.read_bytes().splitlines()) == 3000
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "mistral"])
 async def test_a_job_cancelled_after_any_number_of_loop_turns_resumes_whole(
     emulator: Emulator, tmp_path: pathlib.Path, provider: str
 ) -> None:

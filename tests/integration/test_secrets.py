@@ -26,7 +26,9 @@ def everything_written(*roots: pathlib.Path) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "azure"])
+@pytest.mark.parametrize(
+    "provider", ["openai", "anthropic", "gemini", "azure", "mistral"]
+)
 async def test_a_whole_job_at_debug_level_never_writes_the_key(
     tmp_path: pathlib.Path, provider: str
 ) -> None:
@@ -41,6 +43,7 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
             "openai": emulator.openai_base_url,
             "gemini": emulator.gemini_base_url,
             "azure": emulator.azure_endpoint,
+            "mistral": emulator.mistral_base_url,
         }.get(provider, emulator.anthropic_base_url)
         write_sample(str(tmp_path / "in.jsonl"), provider, 60)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}

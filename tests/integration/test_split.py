@@ -17,6 +17,7 @@ from streambatch._errors import InvalidInput
 from streambatch._io.ids import IdSpool
 from streambatch._io.split import SplitPlan, split_input, split_requests
 from streambatch._io.utf8 import Utf8Check
+from streambatch._providers import input_rules
 
 
 def openai_line(n: int, model: str = "gpt-4o-mini", pad: int = 0) -> dict[str, object]:
@@ -63,7 +64,11 @@ async def test_openai_input_splits_into_chunks_that_concatenate_to_the_input(
     source = tmp_path / "in.jsonl"
     data = write(source, [openai_line(n, pad=n % 300) for n in range(1, 2001)])
     plan = await split_input(
-        source, "openai", tmp_path / "out", max_requests=300, max_bytes=100_000
+        source,
+        input_rules("openai"),
+        tmp_path / "out",
+        max_requests=300,
+        max_bytes=100_000,
     )
     assert plan.input_sha256 == hashlib.sha256(data).hexdigest()
     assert (plan.input_bytes, plan.n_requests) == (len(data), 2000)
@@ -89,7 +94,9 @@ async def test_anthropic_bytes_count_the_json_body_framing(
 ) -> None:
     source = tmp_path / "in.jsonl"
     data = write(source, [anthropic_line(n, pad=n % 50) for n in range(500)])
-    plan = await split_input(source, "anthropic", tmp_path / "out", max_bytes=5_000)
+    plan = await split_input(
+        source, input_rules("anthropic"), tmp_path / "out", max_bytes=5_000
+    )
     assert chunk_lines(plan) == data.splitlines()
     for chunk in plan.chunks:
         lines = read(chunk.path).splitlines()
@@ -106,7 +113,9 @@ async def test_mixed_models_become_separate_chunks(tmp_path: pathlib.Path) -> No
     source = tmp_path / "in.jsonl"
     models = ["gpt-4o-mini", "gpt-4o", "gpt-4o-mini", "o3"]
     write(source, [openai_line(n, model=models[n % 4]) for n in range(40)])
-    plan = await split_input(source, "openai", tmp_path / "out", max_requests=8)
+    plan = await split_input(
+        source, input_rules("openai"), tmp_path / "out", max_requests=8
+    )
     by_group: dict[object, int] = {}
     for chunk in plan.chunks:
         rows = [msgspec.json.decode(x) for x in read(chunk.path).splitlines()]
@@ -125,7 +134,7 @@ async def test_crlf_bom_and_blank_lines_are_cleaned(tmp_path: pathlib.Path) -> N
     source = tmp_path / "in.jsonl"
     lines = [msgspec.json.encode(openai_line(n)) for n in range(5)]
     source.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join([*lines[:2], b"", *lines[2:]]))
-    plan = await split_input(source, "openai", tmp_path / "out")
+    plan = await split_input(source, input_rules("openai"), tmp_path / "out")
     [chunk] = plan.chunks
     assert read(chunk.path) == b"".join(x + b"\n" for x in lines)
 
@@ -134,7 +143,9 @@ async def test_lines_cut_across_read_blocks_survive(tmp_path: pathlib.Path) -> N
     source = tmp_path / "in.jsonl"
     data = write(source, [openai_line(n, pad=40_000) for n in range(120)], end=b"\r\n")
     assert len(data) > 8 * 1024 * 1024  # many 1 MiB reads, lines cut at their edges
-    plan = await split_input(source, "azure", tmp_path / "out", max_requests=50)
+    plan = await split_input(
+        source, input_rules("azure"), tmp_path / "out", max_requests=50
+    )
     assert chunk_lines(plan) == data.splitlines()
     assert [c.n_requests for c in plan.chunks] == [50, 50, 20]
 
@@ -152,7 +163,7 @@ async def test_every_bad_line_is_listed_and_nothing_is_left(
     lines[2999] = msgspec.json.encode(openai_line(5))  # duplicate across chunks
     write(source, lines)
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "openai", out, max_requests=1000)
+        await split_input(source, input_rules("openai"), out, max_requests=1000)
     error = caught.value
     assert error.total == 4
     assert [(n, cid) for n, cid, _ in error.problems] == [
@@ -171,7 +182,7 @@ async def test_problems_are_capped_but_counted(tmp_path: pathlib.Path) -> None:
     source, out = tmp_path / "in.jsonl", tmp_path / "out"
     write(source, [b"[]"] * 30 + [msgspec.json.encode(anthropic_line(1))] * 3)
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "anthropic", out, max_problems=5)
+        await split_input(source, input_rules("anthropic"), out, max_problems=5)
     assert caught.value.total == 32
     assert [n for n, _, _ in caught.value.problems] == [1, 2, 3, 4, 5]
     assert "... and 27 more" in str(caught.value)
@@ -186,7 +197,9 @@ async def test_too_long_and_too_large_lines_are_problems(
         [anthropic_line(1), anthropic_line(2, pad=5000), anthropic_line(3, pad=900)],
     )
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "anthropic", out, max_line_bytes=2000, max_bytes=1000)
+        await split_input(
+            source, input_rules("anthropic"), out, max_line_bytes=2000, max_bytes=1000
+        )
     assert [(n, cid) for n, cid, _ in caught.value.problems] == [
         (2, "req-2"),
         (3, "req-3"),
@@ -199,12 +212,16 @@ async def test_bad_configuration_and_empty_input(tmp_path: pathlib.Path) -> None
     source = tmp_path / "in.jsonl"
     write(source, [openai_line(1)])
     with pytest.raises(ConfigError):
-        await split_input(source, "openai", tmp_path / "a", max_requests=50_001)
+        await split_input(
+            source, input_rules("openai"), tmp_path / "a", max_requests=50_001
+        )
     with pytest.raises(ConfigError):
-        await split_input(source, "openai", tmp_path / "b", max_bytes=10**9)
+        await split_input(
+            source, input_rules("openai"), tmp_path / "b", max_bytes=10**9
+        )
     source.write_bytes(b"\n \n")
     with pytest.raises(InputError, match="no request"):
-        await split_input(source, "openai", tmp_path / "c")
+        await split_input(source, input_rules("openai"), tmp_path / "c")
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -212,7 +229,7 @@ async def test_too_many_groups_is_an_input_error(tmp_path: pathlib.Path) -> None
     source, out = tmp_path / "in.jsonl", tmp_path / "out"
     write(source, [openai_line(n, model=f"m{n}") for n in range(40)])
     with pytest.raises(InputError, match="more than 32"):
-        await split_input(source, "openai", out)
+        await split_input(source, input_rules("openai"), out)
     assert list(out.iterdir()) == []
 
 
@@ -222,7 +239,9 @@ async def test_requests_from_python_sync_and_async_match_the_file_path(
     rows = [anthropic_line(n, pad=n) for n in range(300)]
     source = tmp_path / "in.jsonl"
     write(source, rows)
-    from_file = await split_input(source, "anthropic", tmp_path / "f", max_requests=70)
+    from_file = await split_input(
+        source, input_rules("anthropic"), tmp_path / "f", max_requests=70
+    )
 
     async def agen() -> AsyncIterator[dict[str, object]]:
         for row in rows:
@@ -230,7 +249,7 @@ async def test_requests_from_python_sync_and_async_match_the_file_path(
 
     for name, requests in (("s", iter(rows)), ("a", agen())):
         plan = await split_requests(
-            requests, "anthropic", tmp_path / name, max_requests=70
+            requests, input_rules("anthropic"), tmp_path / name, max_requests=70
         )
         assert plan.input_sha256 == from_file.input_sha256
         assert chunk_lines(plan) == chunk_lines(from_file)
@@ -244,7 +263,7 @@ async def test_bad_requests_from_python_are_numbered_by_item(
     rows[3] = {"custom_id": "x", "params": object()}
     rows[4] = anthropic_line(0)
     with pytest.raises(InvalidInput) as caught:
-        await split_requests(rows, "anthropic", tmp_path / "out")
+        await split_requests(rows, input_rules("anthropic"), tmp_path / "out")
     assert [(n, cid) for n, cid, _ in caught.value.problems] == [
         (2, "bad id"),
         (4, None),
@@ -297,7 +316,9 @@ async def split_both_ways(
 
     async def outcome(name: str) -> object:
         try:
-            plan = await split_input(source, provider, tmp_path / name, **limits)
+            plan = await split_input(
+                source, input_rules(provider), tmp_path / name, **limits
+            )
         except InvalidInput as error:
             return error.total, error.problems
         chunks = [(c.n_requests, c.n_bytes, c.group, c.first_line) for c in plan.chunks]
@@ -395,7 +416,7 @@ async def test_bad_bytes_in_a_field_the_rules_skip_are_refused(
     lines[30] = lines[30].replace("é".encode(), b"\xff", 1)
     write(source, lines)
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "openai", out)
+        await split_input(source, input_rules("openai"), out)
     assert caught.value.total == 2
     assert caught.value.problems == [
         (8, "req-7", "not valid UTF-8"),
@@ -413,7 +434,7 @@ async def test_bad_bytes_the_decoder_sees_are_reported_once(
     lines[2] = lines[2].replace(b"gpt-4o-mini", b"gpt-\xff")  # the model is decoded
     write(source, lines)
     with pytest.raises(InvalidInput) as caught:
-        await split_input(source, "openai", out)
+        await split_input(source, input_rules("openai"), out)
     assert [p[0] for p in caught.value.problems] == [3]
     assert caught.value.total == 1
 

@@ -14,6 +14,7 @@ import pytest
 
 import streambatch as sb
 from streambatch._core.pricing import price_of
+from streambatch._providers import ALL_PRICES
 from streambatch.cli import main
 from streambatch.testing import Emulator
 from streambatch.testing.sample import sample_requests
@@ -62,7 +63,7 @@ def records(path: pathlib.Path) -> list[dict[str, object]]:
 
 
 def expected_cost(rows: list[dict[str, object]], model: str) -> float:
-    price = price_of(model)
+    price = price_of(model, ALL_PRICES)
     assert price is not None
     usage = [r["usage"] for r in rows if r["usage"]]
     tokens_in = sum(u["input_tokens"] for u in usage)  # type: ignore[index]

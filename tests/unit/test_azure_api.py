@@ -235,5 +235,5 @@ def test_other_windows_are_refused(window: str) -> None:
 
 
 def test_azure_splits_at_100000_requests_per_file() -> None:
-    assert limits_for("azure").max_requests == 100_000
-    assert limits_for("openai").max_requests == 50_000
+    assert limits_for(provider("azure").limits).max_requests == 100_000
+    assert limits_for(provider("openai").limits).max_requests == 50_000

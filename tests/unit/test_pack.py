@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from streambatch import ConfigError, InputError
-from streambatch._core.pack import LIMITS, Chunker, ChunkLimits, Packer, limits_for
+from streambatch._core.pack import Chunker, ChunkLimits, Packer, limits_for
+from streambatch._providers import provider
 
 
 @given(st.integers(1, 500), st.integers(1, 20), st.integers(0, 30), st.data())
@@ -64,6 +65,7 @@ def test_chunker_refuses_one_group_too_many() -> None:
 
 
 def test_provider_limits_name_documented_numbers_with_margin() -> None:
+    LIMITS = {name: provider(name).limits for name in ("openai", "azure", "anthropic")}
     assert LIMITS["openai"].max_requests == 50_000
     assert LIMITS["azure"].max_requests == 100_000
     assert LIMITS["anthropic"].max_requests == 100_000
@@ -73,17 +75,21 @@ def test_provider_limits_name_documented_numbers_with_margin() -> None:
 
 
 def test_overrides_may_only_lower_the_limits() -> None:
-    assert limits_for("openai", 10, 1000) == ChunkLimits(10, 1000)
-    assert limits_for("anthropic", max_bytes=1000).frame_bytes == 14
+    assert limits_for(provider("openai").limits, 10, 1000) == ChunkLimits(10, 1000)
+    assert limits_for(provider("anthropic").limits, max_bytes=1000).frame_bytes == 14
     for kwargs in ({"max_requests": 50_001}, {"max_bytes": 300_000_000}):
         with pytest.raises(ConfigError, match="between 1 and"):
-            limits_for("openai", **kwargs)
+            limits_for(
+                provider("openai").limits,
+                kwargs.get("max_requests"),
+                kwargs.get("max_bytes"),
+            )
     with pytest.raises(ConfigError):
-        limits_for("openai", max_requests=0)
+        limits_for(provider("openai").limits, max_requests=0)
     with pytest.raises(ConfigError, match="no room"):
-        limits_for("anthropic", max_bytes=15)
+        limits_for(provider("anthropic").limits, max_bytes=15)
     with pytest.raises(ConfigError):
-        limits_for("nobody")
+        provider("nobody")
 
 
 @given(st.integers(1, 300), st.integers(1, 8), st.integers(0, 20), st.data())

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from streambatch._core.pricing import (
-    PRICE_TABLE,
-    PRICES,
     Estimate,
     Price,
     close_names,
@@ -15,10 +13,13 @@ from streambatch._core.pricing import (
     parse_price,
     price_of,
 )
+from streambatch._providers import ALL_PRICES as PRICES, PROVIDERS, provider
+
+PRICE_TABLE = {name: provider(name).pricing.prices for name in PROVIDERS}
 
 
 def rates(model: str) -> tuple[float, float] | None:
-    price = price_of(model)
+    price = price_of(model, PRICES)
     return None if price is None else (price.input, price.output)
 
 
@@ -41,8 +42,8 @@ def test_the_table_is_per_provider_with_cached_input_rates() -> None:
 
 def test_a_users_price_comes_before_the_table() -> None:
     mine = dict([parse_price("gpt-4o=1/2"), parse_price("llama-3=0.1/0.2")])
-    assert price_of("gpt-4o-2024-08-06", mine) == Price(1.0, 2.0)
-    assert price_of("llama-3-70b", mine) == Price(0.1, 0.2)
+    assert price_of("gpt-4o-2024-08-06", PRICES, mine) == Price(1.0, 2.0)
+    assert price_of("llama-3-70b", PRICES, mine) == Price(0.1, 0.2)
     assert rates("llama-3") is None  # the table is unchanged
 
 
@@ -55,9 +56,9 @@ def test_a_bad_price_is_refused_with_its_text(text: str) -> None:
 
 
 def test_close_names_of_an_unknown_model() -> None:
-    assert "gpt-4o" in close_names("gpt-40")
-    assert close_names("claude-sonet-4")[0] == "claude-sonnet-4"
-    assert close_names("zzzzzzzz") == []
+    assert "gpt-4o" in close_names("gpt-40", PRICES)
+    assert close_names("claude-sonet-4", PRICES)[0] == "claude-sonnet-4"
+    assert close_names("zzzzzzzz", PRICES) == []
 
 
 def test_a_cost_above_zero_never_reads_zero() -> None:
@@ -82,7 +83,7 @@ def test_estimate_counts_tokens_caps_and_cost() -> None:
         + b"}\n"
     )
     uncapped = line.replace(b'"max_tokens": 1000, ', b"")
-    tally = Estimate("openai")
+    tally = Estimate(provider("openai").pricing)
     tally.add(line * 3 + b"\n" + uncapped + b"not json\n")
     assert tally.requests == 4
     assert tally.unreadable == 1
@@ -98,9 +99,23 @@ def test_estimate_counts_tokens_caps_and_cost() -> None:
 
 def test_unknown_models_are_named_and_a_model_override_prices_all() -> None:
     line = b'{"custom_id": "a", "params": {"model": "claude-next", "max_tokens": 10, "messages": []}}\n'
-    tally = Estimate("anthropic")
+    tally = Estimate(provider("anthropic").pricing)
     tally.add(line)
     assert tally.cost() == (0.0, 0.0, ["claude-next"])
-    priced = Estimate("anthropic", model="claude-haiku-4-5")
+    priced = Estimate(provider("anthropic").pricing, model="claude-haiku-4-5")
     priced.add(line)
     assert priced.cost()[1] == pytest.approx(10 / 1e6 * 2.50)
+
+
+def test_each_provider_prices_from_its_own_table() -> None:
+    """Mistral's aliases are priced, its dated snapshots (another model) are not."""
+    mistral = provider("mistral").pricing
+    assert mistral.shape == "body"
+    assert price_of("mistral-small-latest", mistral.prices) == Price(0.05, 0.15)
+    assert price_of("mistral-large-2411", mistral.prices) is None
+    assert price_of("gpt-4o", mistral.prices) is None
+    assert provider("azure").pricing == provider("openai").pricing
+    line = b'{"custom_id": "a", "body": {"model": "mistral-large-latest", "max_tokens": 100, "messages": []}}\n'
+    tally = Estimate(mistral)
+    tally.add(line)
+    assert tally.cost()[1] == pytest.approx(100 / 1e6 * 0.75)

@@ -7,6 +7,7 @@ import pytest
 
 from streambatch import ConfigError
 from streambatch._core.requests import Problem, Request, RequestChecker, Run
+from streambatch._providers import input_rules
 
 
 def openai(custom_id: object = "r-1", **fields: object) -> bytes:
@@ -34,7 +35,7 @@ def anthropic(custom_id: object = "r-1", **params: object) -> bytes:
 
 
 def problem(provider: str, line: bytes) -> Problem:
-    [item] = RequestChecker(provider).check_run(line + b"\n", 7)
+    [item] = RequestChecker(input_rules(provider).lines).check_run(line + b"\n", 7)
     assert isinstance(item, Problem)
     assert item.line_no == 7
     return item
@@ -42,7 +43,9 @@ def problem(provider: str, line: bytes) -> Problem:
 
 def test_good_openai_lines_keep_their_bytes_and_group() -> None:
     lines = [openai("a"), openai("b", url="/v1/embeddings")]
-    got = RequestChecker("openai").check_run(b"\n".join(lines) + b"\n", 1)
+    got = RequestChecker(input_rules("openai").lines).check_run(
+        b"\n".join(lines) + b"\n", 1
+    )
     assert got == [
         Request(1, "a", ("/v1/chat/completions", "gpt-4o-mini"), lines[0]),
         Request(2, "b", ("/v1/embeddings", "gpt-4o-mini"), lines[1]),
@@ -51,7 +54,7 @@ def test_good_openai_lines_keep_their_bytes_and_group() -> None:
 
 def test_blank_lines_are_skipped_but_counted_and_crlf_is_stripped() -> None:
     data = openai("a") + b"\r\n\r\n  \n" + openai("b") + b"\r\n"
-    got = RequestChecker("azure").check_run(data, 10)
+    got = RequestChecker(input_rules("azure").lines).check_run(data, 10)
     assert got == [
         Request(10, "a", ("/v1/chat/completions", "gpt-4o-mini"), openai("a")),
         Request(13, "b", ("/v1/chat/completions", "gpt-4o-mini"), openai("b")),
@@ -104,7 +107,7 @@ def test_each_bad_anthropic_line_says_why(
 
 def test_a_bad_line_in_a_run_costs_only_itself() -> None:
     data = b"\n".join([anthropic("a"), anthropic("b c"), b"", anthropic("d")])
-    got = RequestChecker("anthropic").check_run(data, 1)
+    got = RequestChecker(input_rules("anthropic").lines).check_run(data, 1)
     assert [type(x).__name__ for x in got] == ["Request", "Problem", "Request"]
     assert [x.line_no for x in got] == [1, 2, 4]
     assert got[2] == Request(4, "d", None, anthropic("d"))
@@ -112,24 +115,26 @@ def test_a_bad_line_in_a_run_costs_only_itself() -> None:
 
 def test_an_unknown_provider_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
-        RequestChecker("mistral")
+        input_rules("nobody")
 
 
 def test_a_clean_run_comes_back_whole_with_its_bytes_ends_and_ids() -> None:
     lines = [openai("a"), openai("b"), openai("c")]
     data = b"\r\n".join(lines)  # CRLF, and no newline after the last line
-    run = RequestChecker("openai").check(data, 5)
+    run = RequestChecker(input_rules("openai").lines).check(data, 5)
     assert isinstance(run, Run)
     assert run.data == b"".join(line + b"\n" for line in lines)
     assert run.ends == [len(run.data) * k // 3 for k in (1, 2, 3)]
     assert (run.custom_ids, run.groups) == (["a", "b", "c"], None)
     assert run.group == ("/v1/chat/completions", "gpt-4o-mini")
-    assert run.requests() == RequestChecker("openai").check_run(data, 5)
+    assert run.requests() == RequestChecker(input_rules("openai").lines).check_run(
+        data, 5
+    )
 
 
 def test_a_run_of_mixed_groups_keeps_each_lines_group() -> None:
     lines = [openai("a"), openai("b", url="/v1/embeddings"), openai("c")]
-    run = RequestChecker("azure").check(b"\n".join(lines), 1)
+    run = RequestChecker(input_rules("azure").lines).check(b"\n".join(lines), 1)
     assert isinstance(run, Run)
     assert run.groups == [
         ("/v1/chat/completions", "gpt-4o-mini"),
@@ -142,7 +147,7 @@ def test_a_run_of_mixed_groups_keeps_each_lines_group() -> None:
 @pytest.mark.parametrize("gap", [b"\n", b"  \n", b"\t\r\n"])
 def test_blank_lines_or_a_leading_space_take_the_line_by_line_path(gap: bytes) -> None:
     data = anthropic("a") + b"\n" + gap + b" " + anthropic("b") + b"\n"
-    got = RequestChecker("anthropic").check(data, 1)
+    got = RequestChecker(input_rules("anthropic").lines).check(data, 1)
     assert got == [
         Request(1, "a", None, anthropic("a")),
         Request(3, "b", None, b" " + anthropic("b")),
@@ -151,7 +156,7 @@ def test_blank_lines_or_a_leading_space_take_the_line_by_line_path(gap: bytes) -
 
 def test_two_values_on_one_line_are_a_problem_even_beside_a_blank_line() -> None:
     data = anthropic("a") + b" " + anthropic("b") + b"\n\n" + anthropic("c") + b"\n"
-    got = RequestChecker("anthropic").check_run(data, 1)
+    got = RequestChecker(input_rules("anthropic").lines).check_run(data, 1)
     assert [type(x).__name__ for x in got] == ["Problem", "Request"]
     assert isinstance(got[0], Problem) and got[0].line_no == 1
     assert "not valid JSON" in got[0].reason
