@@ -196,8 +196,8 @@ _decode_line = msgspec.json.Decoder(_Line).decode
 class _Shape(msgspec.Struct):
     """What tells an OpenAI line from a native one."""
 
-    method: msgspec.Raw | None = None
-    url: msgspec.Raw | None = None
+    method: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    url: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
 
 
 _decode_shape = msgspec.json.Decoder(_Shape).decode
@@ -210,7 +210,7 @@ def is_openai_line(line: bytes) -> bool:
         shape = _decode_shape(line)
     except msgspec.DecodeError:
         return False
-    return shape.method is not None or shape.url is not None
+    return bool(shape.method) or bool(shape.url)
 
 
 def _read_line(line: bytes) -> tuple[str, dict[str, Any]]:
@@ -393,6 +393,8 @@ def _read_messages(chat: _Chat, messages: object) -> None:
         if not isinstance(message, dict):
             _refuse(f"{where} must be an object")
         role = message.get("role")
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            _refuse(f"{where}.role {_show(role)} cannot be translated")
         extra = set(message) - {"role", "content", "tool_calls", "tool_call_id"}
         extra = {k for k in extra if message[k] is not None}
         if role == "assistant":
@@ -413,7 +415,7 @@ def _read_messages(chat: _Chat, messages: object) -> None:
             )
         elif role == "assistant":
             chat.turns.append(_assistant_turn(message, where, names))
-        elif role == "tool":
+        else:  # a tool's answer
             call_id = message.get("tool_call_id")
             if not isinstance(call_id, str) or call_id not in names:
                 _refuse(
@@ -424,8 +426,6 @@ def _read_messages(chat: _Chat, messages: object) -> None:
             chat.turns.append(
                 _Turn("user", [_Result(call_id, names[call_id], text)], False)
             )
-        else:
-            _refuse(f"{where}.role {_show(role)} cannot be translated")
     if not chat.turns:
         _refuse("body.messages holds no user message")
 
