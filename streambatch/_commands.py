@@ -17,7 +17,7 @@ import msgspec
 
 from ._client import Client
 from ._core.jobstate import batch_failed, progress_of
-from ._core.lines import LineFramer, Lines, Overlong
+from ._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from ._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
@@ -26,6 +26,7 @@ from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
 from ._job import Job
+from ._providers.translate import is_openai_line, translator_for
 from ._view import ProgressView, describe
 
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
@@ -422,7 +423,11 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
         ConfigError: a model has no price (the message names close ones).
     """
     prices = dict(args.price)
-    tally = Estimate(args.provider, model, prices)
+    shape = args.provider
+    if translator_for(shape) is not None:  # an OpenAI input is read as one
+        first = await asyncio.to_thread(_first_line, args.input)
+        shape = "openai" if is_openai_line(first) else shape
+    tally = Estimate(shape, model, prices)
     framer = LineFramer()
     async for block in file_chunks(args.input):
         _count(tally, framer.feed(block))
@@ -446,6 +451,15 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
             "pass --price MODEL=IN/OUT (USD per million tokens) or --model"
         )
     return tally
+
+
+def _first_line(path: str) -> bytes:
+    """The input's first non-blank line (at most the longest line accepted)."""
+    with open(path, "rb") as file:
+        while line := file.readline(DEFAULT_MAX_LINE_BYTES):
+            if line.strip():
+                return line
+    return b""
 
 
 def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:

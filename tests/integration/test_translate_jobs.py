@@ -324,3 +324,17 @@ def test_the_command_line_runs_an_openai_file_on_gemini(tmp_path: pathlib.Path) 
     rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_bytes().splitlines()]
     assert sorted(r["custom_id"] for r in rows) == sorted(BODIES)
     assert {r["status"] for r in rows} == {"succeeded"}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_estimate_reads_an_openai_file_for_another_provider(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], provider: str
+) -> None:
+    """``estimate`` (and ``--max-cost``) read the lines the job will translate."""
+    model = {"anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}[provider]
+    write_openai(tmp_path / "in.jsonl", model)
+    assert main(["estimate", str(tmp_path / "in.jsonl"), "--provider", provider]) == 0
+    out = capsys.readouterr().out
+    assert "requests: 5\n" in out
+    assert "output tokens at most (max_tokens): 103;" in out
+    assert "no price known" not in out
