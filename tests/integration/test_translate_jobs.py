@@ -338,3 +338,27 @@ def test_estimate_reads_an_openai_file_for_another_provider(
     assert "requests: 5\n" in out
     assert "output tokens at most (max_tokens): 103;" in out
     assert "no price known" not in out
+
+
+async def test_openai_requests_given_from_python_are_translated(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    lines = [
+        {
+            "custom_id": f"p-{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "claude-sonnet-4-5",
+                "messages": [{"role": "user", "content": f"q {i}"}],
+                "stop": "END",
+            },
+        }
+        for i in range(3)
+    ]
+    async with client_for(emulator, "anthropic") as client:
+        with await client.submit(lines, job_dir=tmp_path / "job") as job:
+            results = await finish(job)
+    assert {r.status for r in results} == {"succeeded"}
+    [batch] = emulator.records.batches("anthropic")
+    assert {p["stop_sequences"][0] for p in batch.requests().values()} == {"END"}
