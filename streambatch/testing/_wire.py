@@ -249,8 +249,11 @@ def _camel(value: object) -> object:
 
 def gemini_problem(request: object) -> str | None:
     """Why the service would refuse this ``GenerateContentRequest``, or None."""
-    camel = _camel(request)
+    camel = request
     problem = _problem(camel, _Request)
+    if problem is not None:  # perhaps spelled snake_case: read it as camelCase
+        camel = _camel(request)
+        problem = _problem(camel, _Request)
     if problem is None and isinstance(camel, dict):
         for content in camel.get("contents", []):
             for part in content.get("parts", []):
