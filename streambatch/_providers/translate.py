@@ -284,8 +284,9 @@ def _read_sampling(chat: _Chat, body: dict[str, Any], target: str) -> None:
     high = 1.0 if target == "anthropic" else 2.0
     chat.temperature = _number(body, "temperature", 0.0, high)
     chat.top_p = _number(body, "top_p", 0.0, 1.0)
-    chat.presence_penalty = _number(body, "presence_penalty", -2.0, 2.0)
-    chat.frequency_penalty = _number(body, "frequency_penalty", -2.0, 2.0)
+    # 0 is no penalty: not sent (some Gemini models refuse the field outright)
+    chat.presence_penalty = _number(body, "presence_penalty", -2.0, 2.0) or None
+    chat.frequency_penalty = _number(body, "frequency_penalty", -2.0, 2.0) or None
     stop = body.get("stop")
     if isinstance(stop, str):
         chat.stop = [stop]

@@ -391,9 +391,10 @@ def test_neutral_values_are_accepted_everywhere() -> None:
     neutral |= {"presence_penalty": 0, "frequency_penalty": 0, "logit_bias": {}}
     neutral |= {"temperature": None, "metadata": {}}
     assert anthropic(**neutral)["messages"] == [{"role": "user", "content": "Hello"}]
-    assert gemini(**neutral)["contents"] == [
-        {"role": "user", "parts": [{"text": "Hello"}]}
-    ]
+    assert gemini(**neutral) == {
+        "model": "some-model",
+        "contents": [{"role": "user", "parts": [{"text": "Hello"}]}],
+    }
 
 
 # ------------------------------------------------------------------ gemini
