@@ -21,7 +21,7 @@ from ._errors import ConfigError, InputError, JobError
 from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
 from ._io.split import SplitPlan, split_input, split_requests
-from ._providers import input_rules
+from ._providers import input_rules, translator_for
 
 __all__ = ("Source", "open_manifest")
 
@@ -87,6 +87,7 @@ async def _split(
     max_bytes: int | None,
 ) -> SplitPlan:
     rules = input_rules(provider)
+    translator = translator_for(provider)  # OpenAI lines sent elsewhere
     try:
         if isinstance(source, str | os.PathLike):
             _check_encoding(source)
@@ -96,9 +97,15 @@ async def _split(
                 staging,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
+                translator=translator,
             )
         return await split_requests(
-            source, rules, staging, max_requests=max_requests, max_bytes=max_bytes
+            source,
+            rules,
+            staging,
+            max_requests=max_requests,
+            max_bytes=max_bytes,
+            translator=translator,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from operator import sub
+from typing import Protocol
 
+from .._errors import InvalidRequestLine
 from .ids import Ids
 from .lines import Lines, Overlong
 from .pack import Chunker, ChunkLimits, Packer
@@ -34,7 +36,22 @@ from .requests import (
     custom_id_in,
 )
 
-__all__ = ("Chunk", "Splitter", "Step")
+__all__ = ("Chunk", "LineTranslator", "Splitter", "Step")
+
+_BLANK = b" \t\r"
+
+
+class LineTranslator(Protocol):
+    """Turns lines of another shape into the provider's native lines (the OpenAI
+    translation of ``_providers/translate.py``, given by the caller)."""
+
+    def applies(self, first_line: bytes) -> bool:
+        """Whether an input whose first non-blank line is this is translated."""
+        ...
+
+    def __call__(self, line: bytes) -> bytes:
+        """The native line; raises InvalidRequestLine when it cannot be made."""
+        ...
 
 
 @dataclass(slots=True)
@@ -72,6 +89,9 @@ class Splitter:
         rules: the provider's line rules.
         limits: the caps of every chunk.
         max_problems: how many problems to keep (all are counted).
+        translator: if given, and it applies to the input's first non-blank line,
+            every line is translated before it is checked and placed (a line
+            that cannot be is a problem).
     """
 
     __slots__ = (
@@ -81,14 +101,22 @@ class Splitter:
         "_kept",
         "_max_problems",
         "_open_chunks",
+        "_translating",
+        "_translator",
         "chunks",
         "n_problems",
         "n_requests",
     )
 
     def __init__(
-        self, rules: LineRules, limits: ChunkLimits, max_problems: int = 50
+        self,
+        rules: LineRules,
+        limits: ChunkLimits,
+        max_problems: int = 50,
+        translator: LineTranslator | None = None,
     ) -> None:
+        self._translator = translator
+        self._translating = False  # decided on the first non-blank line
         self._checker = RequestChecker(rules)
         self._chunker: Chunker[Group | None] = Chunker(limits)
         self._fits = Packer(limits).fits
@@ -112,12 +140,38 @@ class Splitter:
                 reason = f"line of {frame.size:,} bytes is longer than the limit"
                 self.report(Problem(frame.line, custom_id_in(frame.head), reason))
                 continue
+            if self._translator is not None:
+                frame = self._translated(frame, self._translator)
             checked = self._checker.check(frame.data, frame.first_line)
             if isinstance(checked, Run):
                 self._place_run(checked, step)
             else:
                 self._place(checked, step)
         return step
+
+    def _translated(self, frame: Lines, translator: LineTranslator) -> Lines:
+        """The frame with each line translated; a line that cannot be is reported
+        and left blank, so that every line keeps its number."""
+        lines = bytes(frame.data).split(b"\n")
+        out: list[bytes] = []
+        for number, line in enumerate(lines, frame.first_line):
+            if not line.strip(_BLANK):
+                out.append(b"")
+                continue
+            if not self._translating:
+                if not translator.applies(line):
+                    self._translator = None  # a native input: checked as it is
+                    return frame
+                self._translating = True
+            try:
+                out.append(translator(line.rstrip(b"\r")))
+            except InvalidRequestLine as exc:
+                found = (
+                    exc.custom_id if exc.custom_id is not None else custom_id_in(line)
+                )
+                self.report(Problem(number, found, exc.reason))
+                out.append(b"")
+        return Lines(b"\n".join(out), frame.first_line, frame.n_lines)
 
     def report(self, problem: Problem) -> None:
         """Count a problem; keep it if it is among the ``max_problems`` first lines."""

@@ -26,7 +26,7 @@ import msgspec
 from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from .._core.pack import limits_for
 from .._core.requests import Group, InputRules, Problem
-from .._core.split import Splitter, Step
+from .._core.split import LineTranslator, Splitter, Step
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
 from .utf8 import Utf8Check
@@ -78,6 +78,7 @@ async def split_input(
     max_bytes: int | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_problems: int = 50,
+    translator: LineTranslator | None = None,
 ) -> SplitPlan:
     """Split a JSONL input file into chunk files under the provider's limits.
 
@@ -89,6 +90,8 @@ async def split_input(
         max_bytes: fewer bytes per chunk than the provider allows.
         max_line_bytes: the longest line accepted.
         max_problems: how many bad lines to list (all are counted).
+        translator: translates the input first, if it applies to its first line
+            (an OpenAI chat-completions input for another provider).
 
     Returns:
         The plan: the input's sha256 and size, and each chunk.
@@ -103,7 +106,7 @@ async def split_input(
     Lines may end in ``\\r\\n``; chunks always use ``\\n``. A leading UTF-8 BOM is
     dropped; blank lines are skipped but keep their line numbers.
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
+    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, translator)
     framer = LineFramer(max_line_bytes)
     utf8 = Utf8Check(os.fspath(path), max_problems)
     # The input is opened on the loop (a local open is instant): a task cancelled
@@ -133,6 +136,7 @@ async def split_requests(
     max_requests: int | None = None,
     max_bytes: int | None = None,
     max_problems: int = 50,
+    translator: LineTranslator | None = None,
 ) -> SplitPlan:
     """Split requests given in Python (dicts or msgspec structs) into chunk files.
 
@@ -144,6 +148,7 @@ async def split_requests(
         max_requests: as for :func:`split_input`.
         max_bytes: as for :func:`split_input`.
         max_problems: as for :func:`split_input`.
+        translator: as for :func:`split_input`.
 
     Returns:
         The plan; ``input_sha256`` and ``input_bytes`` describe the encoded lines.
@@ -151,7 +156,7 @@ async def split_requests(
     Raises:
         As :func:`split_input`; problems are numbered by request (1-based).
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
+    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, translator)
     lines = _Encoder(job)
     async with job:
         if isinstance(requests, AsyncIterable):
@@ -214,9 +219,10 @@ class _Job:
         max_requests: int | None,
         max_bytes: int | None,
         max_problems: int,
+        translator: LineTranslator | None = None,
     ) -> None:
         limits = limits_for(provider.limits, max_requests, max_bytes, provider.name)
-        self.splitter = Splitter(provider.lines, limits, max_problems)
+        self.splitter = Splitter(provider.lines, limits, max_problems, translator)
         self._keyed = provider.lines.keyed  # ids in "key", not "custom_id"
         self._dir = os.fspath(out_dir)
         os.makedirs(self._dir, exist_ok=True)

@@ -36,6 +36,7 @@ from .openai_input import (
     LINES as OPENAI_LINES,
     PRICES as OPENAI_PRICES,
 )
+from .translate import OpenAITranslator, to_anthropic, to_gemini
 
 __all__ = (
     "ALL_PRICES",
@@ -45,6 +46,7 @@ __all__ = (
     "codec_for",
     "input_rules",
     "provider",
+    "translator_for",
 )
 
 _ALL = (
@@ -56,6 +58,7 @@ _ALL = (
         ANTHROPIC_LIMITS,
         ANTHROPIC_LINES,
         ANTHROPIC_PRICES,
+        from_openai=to_anthropic,
     ),
     Provider(
         "azure",
@@ -75,6 +78,7 @@ _ALL = (
         GEMINI_LIMITS,
         GEMINI_LINES,
         GEMINI_PRICES,
+        from_openai=to_gemini,
     ),
     mistral.PROVIDER,
     Provider(
@@ -137,3 +141,14 @@ def input_rules(name: str) -> InputRules:
         ConfigError: no such provider.
     """
     return provider(name).rules
+
+
+def translator_for(name: str) -> OpenAITranslator | None:
+    """The translator of OpenAI chat-completions lines for the provider called
+    ``name``; None where they are native (openai, azure) or not translated.
+
+    Raises:
+        ConfigError: no such provider.
+    """
+    translate = provider(name).from_openai
+    return None if translate is None else OpenAITranslator(translate)

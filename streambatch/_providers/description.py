@@ -34,6 +34,9 @@ class Provider(NamedTuple):
         pricing: its batch prices, and where its lines keep the payload.
         for_url: where the URL given picks the API's routes (Azure), maps it to
             the base URL requests join and the API.
+        from_openai: turns an OpenAI chat-completions request line into its
+            native line (``translate.py``); None where OpenAI lines are native or
+            not translated.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Provider(NamedTuple):
     lines: LineRules
     pricing: PriceRules
     for_url: Callable[[str], tuple[str, BatchAPI]] | None = None
+    from_openai: Callable[[bytes], bytes] | None = None
 
     @property
     def key_env(self) -> str | None:

@@ -16,6 +16,7 @@ from ._intake import Intake, bucket_lines
 from ._lines import Item, Outcome
 from ._plan import Buckets, Plan, find_duplicates
 from ._replies import make_reply
+from ._wire import gemini_problem
 
 _encode = msgspec.json.Encoder().encode
 
@@ -107,7 +108,8 @@ def gemini_line(item: Item, outcome: Outcome, words: int) -> tuple[bytes, str]:
     Items that never ran (expired or cancelled) get no line: the service writes
     the requests it processed only.
     """
-    if outcome == "ok":
+    problem = gemini_problem(item.body) if outcome == "ok" else None
+    if outcome == "ok" and problem is None:
         reply = make_reply(item.body, words)
         response = {
             "candidates": [
@@ -126,8 +128,10 @@ def gemini_line(item: Item, outcome: Outcome, words: int) -> tuple[bytes, str]:
             "responseId": item.rid,
         }
         line = {"key": item.custom_id, "response": response}
-    elif outcome == "error":
+    elif outcome in ("ok", "error"):
         code, status, message = _ITEM_ERRORS[item.variant % 2]
+        if problem is not None:
+            code, status, message = 400, "INVALID_ARGUMENT", problem
         error = {"code": code, "message": message, "status": status}
         line = {"key": item.custom_id, "error": error}
     else:

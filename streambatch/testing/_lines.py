@@ -11,6 +11,7 @@ import msgspec
 
 from ._bodies import OPENAI_ENDPOINTS, message
 from ._replies import make_reply
+from ._wire import anthropic_problem
 
 Outcome = Literal["ok", "error", "expired", "cancelled"]
 
@@ -91,7 +92,7 @@ def _anthropic_invalid(params: dict[str, Any]) -> str | None:
     for key in ("model", "max_tokens", "messages"):
         if key not in params:
             return f"{key}: Field required"
-    return None
+    return anthropic_problem(params)
 
 
 def anthropic_line(

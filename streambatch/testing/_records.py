@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -58,6 +59,18 @@ class BatchRecord:
             return []
         lines = self.ids_path.read_bytes().splitlines()
         return [msgspec.json.decode(line, type=str) for line in lines]
+
+    def requests(self) -> dict[str, Any]:
+        """Each request the batch held, as sent (an OpenAI line's ``body``, an
+        Anthropic request's ``params``, a Gemini line's ``request``), by
+        custom_id, in input order. Read from disk: meant for small batches."""
+        found: list[tuple[int, str, Any]] = []
+        for path in sorted(self.ids_path.parent.glob("bucket-*")):
+            for record in path.read_bytes().splitlines():
+                index, custom_id, body = record.split(b"\t", 2)
+                found.append((int(index), msgspec.json.decode(custom_id), body))
+        found.sort(key=lambda item: item[0])
+        return {key: msgspec.json.decode(body) for _, key, body in found}
 
 
 def _native(provider: str, status: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import pathlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
@@ -298,7 +299,7 @@ async def split_both_ways(
     tmp_path: pathlib.Path,
     data: bytes,
     provider: str,
-    **limits: int,
+    **limits: Any,
 ) -> tuple[object, object, int]:
     """Split ``data`` with runs placed whole, then line by line; compare outcomes.
 

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from ..description import Provider
 from ..openai import OpenAICodec
+from ..translate import to_mistral
 from .api import MISTRAL
 from .input import LIMITS, LINES, PRICES
 
 __all__ = ("PROVIDER",)
 
 PROVIDER = Provider(
-    "mistral", OpenAICodec, MISTRAL, "MISTRAL_BASE_URL", LIMITS, LINES, PRICES
+    "mistral",
+    OpenAICodec,
+    MISTRAL,
+    "MISTRAL_BASE_URL",
+    LIMITS,
+    LINES,
+    PRICES,
+    from_openai=to_mistral,
 )
 """Mistral's description."""
