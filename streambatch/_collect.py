@@ -28,6 +28,7 @@ from ._providers.splice import RecordSplicer
 
 __all__ = (
     "ResultCounts",
+    "block_ids",
     "decode_id",
     "iter_results",
     "request_ids",
@@ -52,6 +53,15 @@ def decode_id(line: bytes) -> str:
     return item.custom_id or item.key
 
 
+def block_ids(data: bytes | memoryview) -> list[str]:
+    """The custom_ids of a run of whole JSON lines (blank lines skipped).
+
+    Raises:
+        msgspec.DecodeError: a line is not a JSON object.
+    """
+    return [i.custom_id or i.key for i in _ID.decode_lines(data)]
+
+
 async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
     """The custom_ids of a requests file of the job (a chunk or a retry), in
     order, a list per block read."""
@@ -59,7 +69,7 @@ async def request_ids(store: JobStore, path: str) -> AsyncIterator[list[str]]:
     async for block in file_chunks(store.dir.chunk_path(path)):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
-                yield [i.custom_id or i.key for i in _ID.decode_lines(frame.data)]
+                yield block_ids(frame.data)
 
 
 async def iter_results(
@@ -113,7 +123,9 @@ async def result_batches(
             for cid in ids
         }
         attempt = ledger.attempt(record, held)
-        for kind in record.downloads:
+        # A batch found by matching is read only once it is proven the
+        # attempt's (_adopt): until then its requests are owed, as if running.
+        for kind in () if record.unverified else record.downloads:
             path = store.dir.checked_download(record, kind)  # its recorded size
             parser = (RecordSplicer if splice else ResultParser)(
                 store.manifest.provider,
