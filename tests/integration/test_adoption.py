@@ -436,6 +436,41 @@ async def test_a_crash_between_refusal_steps_resumes_it(
 
 
 @pytest.mark.parametrize("whose", ["own", "another's"])
+async def test_a_job_stopped_between_a_claim_and_its_record_finds_it_again(
+    emulator: Emulator, tmp_path: pathlib.Path, machines: Machines, whose: str
+) -> None:
+    """The registry holds the job's claim (as adopter of B's batch, or as the
+    creator of its own), the manifest only the intent: the resumed look-up finds
+    the batch again, and the proof decides."""
+    a_bodies = write_requests(tmp_path / "a.jsonl", ids("req"), "apples")
+    write_requests(tmp_path / "b.jsonl", ids("other"), "bridges")
+    with machines.on("one"):
+        faults = LOST if whose == "own" else OUTAGE
+        manifest = await interrupted(
+            emulator, tmp_path / "a.jsonl", tmp_path / "a", faults
+        )
+    if whose == "own":
+        (found,) = (b.id for b in emulator.records.batches("anthropic"))
+    else:
+        with machines.on("two"):
+            _, b_manifest = await run_to_end(
+                emulator, tmp_path / "b.jsonl", tmp_path / "b"
+            )
+        found = batch_of(b_manifest)
+    with machines.on("one"):
+        assert claims.claim(found, manifest.job_id, created=whose == "own")
+        a_results, a_manifest = await run_to_end(
+            emulator, tmp_path / "a.jsonl", tmp_path / "a"
+        )
+    check_own(a_results, a_bodies)
+    if whose == "own":
+        assert (batch_of(a_manifest), refused(a_manifest)) == (found, [])
+    else:
+        assert refused(a_manifest) == [found]
+    assert len(emulator.records.batches("anthropic")) == (1 if whose == "own" else 2)
+
+
+@pytest.mark.parametrize("whose", ["own", "another's"])
 async def test_a_job_stopped_at_any_turn_while_proving_resumes(
     emulator: Emulator, tmp_path: pathlib.Path, machines: Machines, whose: str
 ) -> None:
