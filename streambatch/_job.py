@@ -168,7 +168,7 @@ class Job:
                 rng=rng or random.Random(),
             )
             refused = await settle_adopted(self.store, self.api, self.transport)
-            if not refused or self.manifest.cancelled:
+            if not refused or self.manifest.cancelled or self.dir.cancel_requested():
                 return progress_of(self.manifest)
             await self.submit()
 

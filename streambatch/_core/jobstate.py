@@ -311,12 +311,15 @@ def settled(chunk: ChunkRecord) -> int:
     A request's answer is its newest attempt's. Retries are made only once every
     attempt has ended, so the attempts still running are the newest round's,
     and they hold disjoint requests: all the others are settled, and of theirs,
-    those their counts say.
+    those their counts say. A batch found by matching and not yet proven the
+    attempt's settles none of its requests (its counts may be another job's).
     """
     owed = 0
     for record in chunk.batches:
-        if record.state is None or not record.state.terminal:
-            size = chunk.size_of(record)
+        size = chunk.size_of(record)
+        if record.unverified:
+            owed += size
+        elif record.state is None or not record.state.terminal:
             owed += size - min(size, (record.succeeded or 0) + (record.failed or 0))
     return chunk.n_requests - owed
 
@@ -336,7 +339,7 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
             its latest.
         requests: the job's requests (a retried request counts once).
         done: requests with a final answer (succeeded or failed), retries
-            included. Anthropic reports counts only when a batch ends, so this
+            included (not those of a batch still to be proven the job's). Anthropic reports counts only when a batch ends, so this
             moves in steps there.
         sent: requests sent in all, retries counted again.
     """
