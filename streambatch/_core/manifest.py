@@ -51,7 +51,8 @@ class BatchRecord(
     requests being retried, in its own file ``path`` of ``n_requests`` lines.
     ``unverified``: the batch was found by matching after a lost create answer
     and is not yet shown to be this attempt's; ``refused``: batches so found and
-    shown not to be (never taken again). Frozen: ``_core.jobstate`` makes the changed copies, ``_io.store`` keeps them.
+    shown not to be (never taken again). Frozen: ``_core.jobstate`` makes the
+    changed copies, ``_io.store`` keeps them.
     """
 
     attempt: int = 1
