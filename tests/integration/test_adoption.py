@@ -420,7 +420,12 @@ async def test_a_crash_between_refusal_steps_resumes_it(
                 assert job.progress().batches == {"verifying": 1}
                 # Nothing of it is read meanwhile.
                 partial = [r async for r in job.results()]
-                assert {r.error.type for r in partial if r.error} == {"missing"}
+                assert len(partial) == COUNT
+                assert {r.status for r in partial} == {"errored"}
+                assert {r.error.message for r in partial if r.error} == {
+                    f"batch {b_batch} is not yet shown to be this job's "
+                    "(its results are not used until it is)"
+                }
                 path = store.dir.download_path(b_batch, "results")
                 if crash_after != "downloaded":
                     path.unlink()
