@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import pathlib
 import random
 from collections import Counter
@@ -33,6 +34,7 @@ from streambatch._download import fetch_planned
 from streambatch._io import claims
 from streambatch._io.jobdir import read_manifest
 from streambatch._poll import poll_all
+from streambatch.cli import main
 from streambatch.testing import Emulator, Faults, expected_text
 
 POLL = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
@@ -382,13 +384,12 @@ async def settled(emulator: Emulator) -> None:
 STEPS = ["downloaded", "files deleted", "claim released"]
 
 
-@pytest.mark.parametrize("crash_after", STEPS)
-async def test_a_crash_between_refusal_steps_resumes_it(
-    emulator: Emulator, tmp_path: pathlib.Path, machines: Machines, crash_after: str
-) -> None:
-    """The disk as a crash leaves it after each step of a refusal (the results
-    file recorded; then deleted; then the claim released, the record not yet
-    written): the resumed job refuses B's batch and gets its own results."""
+async def adopted_and_downloaded(
+    emulator: Emulator, tmp_path: pathlib.Path, machines: Machines
+) -> tuple[Bodies, str]:
+    """A's create fails; B (another machine) runs; A resumes, adopts B's batch,
+    polls it to its end and downloads its results, then stops before the check.
+    A's bodies, and B's batch."""
     a_bodies = write_requests(tmp_path / "a.jsonl", ids("req"), "apples")
     write_requests(tmp_path / "b.jsonl", ids("other"), "bridges")
     with machines.on("one"):
@@ -418,6 +419,7 @@ async def test_a_crash_between_refusal_steps_resumes_it(
                 )
                 assert record.unverified and record.downloads
                 assert job.progress().batches == {"verifying": 1}
+                assert job.progress().done == 0
                 # Nothing of it is read meanwhile.
                 partial = [r async for r in job.results()]
                 assert len(partial) == COUNT
@@ -426,11 +428,24 @@ async def test_a_crash_between_refusal_steps_resumes_it(
                     f"batch {b_batch} is not yet shown to be this job's "
                     "(its results are not used until it is)"
                 }
-                path = store.dir.download_path(b_batch, "results")
-                if crash_after != "downloaded":
-                    path.unlink()
-                if crash_after == "claim released":
-                    claims.release(b_batch, job.manifest.job_id)
+    return a_bodies, b_batch
+
+
+@pytest.mark.parametrize("crash_after", STEPS)
+async def test_a_crash_between_refusal_steps_resumes_it(
+    emulator: Emulator, tmp_path: pathlib.Path, machines: Machines, crash_after: str
+) -> None:
+    """The disk as a crash leaves it after each step of a refusal (the results
+    file recorded; then deleted; then the claim released, the record not yet
+    written): the resumed job refuses B's batch and gets its own results."""
+    a_bodies, b_batch = await adopted_and_downloaded(emulator, tmp_path, machines)
+    with machines.on("one"):
+        job_id = read_manifest(tmp_path / "a").job_id
+        path = tmp_path / "a" / "downloads" / f"{b_batch}.results.jsonl"
+        if crash_after != "downloaded":
+            path.unlink()
+        if crash_after == "claim released":
+            claims.release(b_batch, job_id)
         a_results, a_manifest = await run_to_end(
             emulator, tmp_path / "a.jsonl", tmp_path / "a"
         )
@@ -438,6 +453,39 @@ async def test_a_crash_between_refusal_steps_resumes_it(
     assert refused(a_manifest) == [b_batch]
     assert cancels(emulator) == []
     assert len(emulator.records.batches("anthropic")) == 2
+
+
+async def test_the_commands_wait_for_the_proof(
+    emulator: Emulator,
+    tmp_path: pathlib.Path,
+    machines: Machines,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`status` shows the batch verifying, `results` refuses the job until it is
+    proven, `wait` refuses it and waits for the chunk's own batch, and `results`
+    then writes A's own answers."""
+    a_bodies, _ = await adopted_and_downloaded(emulator, tmp_path, machines)
+    job = str(tmp_path / "a")
+    out = tmp_path / "out.jsonl"
+
+    def cli(*args: str) -> int:
+        return main(list(args))
+
+    with machines.on("one"):
+        capsys.readouterr()
+        assert await asyncio.to_thread(cli, "status", job, "--json") == 0
+        document = json.loads(capsys.readouterr().out)
+        assert (document["batches"], document["done"]) == ({"verifying": 1}, 0)
+        assert await asyncio.to_thread(cli, "results", job, "-o", str(out)) == 1
+        assert "1 verifying" in capsys.readouterr().err
+        assert not out.exists()
+        poll = ["--poll-min", "0.01", "--poll-max", "0.05", "--quiet"]
+        assert await asyncio.to_thread(cli, "wait", job, *poll) == 0
+        assert await asyncio.to_thread(cli, "results", job, "-o", str(out)) == 0
+    rows = [msgspec.json.decode(line) for line in out.read_bytes().splitlines()]
+    assert len(rows) == COUNT
+    for row in rows:
+        assert row["text"] == expected_text("anthropic", a_bodies[row["custom_id"]])
 
 
 @pytest.mark.parametrize("whose", ["own", "another's"])
