@@ -124,7 +124,7 @@ async def result_batches(
         }
         attempt = ledger.attempt(record, held)
         # A batch found by matching is read only once it is proven the
-        # attempt's (_adopt): until then its requests are owed, as if running.
+        # attempt's (_proof): until then its requests are owed, as if running.
         for kind in () if record.unverified else record.downloads:
             path = store.dir.checked_download(record, kind)  # its recorded size
             parser = (RecordSplicer if splice else ResultParser)(

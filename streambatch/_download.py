@@ -6,7 +6,7 @@ recorded before but now missing or of another size is fetched again; one the
 provider no longer has is ``ResultsLost``, naming its batch. Once a batch's
 files are all on disk, its uploaded input file is deleted at the provider, unless
 the job keeps files. Every step is recorded through the store. A batch found
-by matching and not yet proven the job's (``unverified``) is left to ``_adopt``,
+by matching and not yet proven the job's (``unverified``) is left to ``_proof``,
 which downloads its files to check them.
 """
 

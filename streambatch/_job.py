@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._adopt import settle_adopted
 from ._collect import Only, ResultCounts, iter_results, write_results
 from ._core.jobstate import Progress, progress_of
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
@@ -29,6 +28,7 @@ from ._io.retrying import Sleep
 from ._io.store import JobStore
 from ._models import Result
 from ._poll import apply_status, poll_all
+from ._proof import settle_adopted
 from ._providers.batches import BatchAPI, BatchStatus
 from ._retry import plan_retry
 from ._setup import Source, open_manifest
@@ -153,7 +153,7 @@ class Job:
         batch the provider does not know) ends the wait.
 
         A batch found by matching after a lost create answer (Anthropic) is
-        checked once it has ended (``_adopt``): a batch shown not to be the
+        checked once it has ended (``_proof``): a batch shown not to be the
         job's is left alone, and its chunk is submitted anew and waited for.
         """
         while True:

@@ -8,7 +8,7 @@ create may have reached the provider is looked up before another is sent.
 A batch found by its tag (OpenAI metadata, a Gemini display name) is the
 attempt's. One found by matching (Anthropic) is adopted ``unverified``: claimed
 for this job in the machine's registry first (``_io.claims``), and used only once
-``_adopt`` has shown, after it ended, that its custom_ids are the attempt's.
+``_proof`` has shown, after it ended, that its custom_ids are the attempt's.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class _Submitter:
         batches this job holds, any other job of this machine holds, or this
         attempt refused before are passed over, and the one found is claimed
         before it is adopted, so two jobs of one machine never hold the same
-        batch (``_io.claims``); its proof comes once it has ended (``_adopt``).
+        batch (``_io.claims``); its proof comes once it has ended (``_proof``).
         """
         own = frozenset(b.batch_id for _, b in self.store.attempts() if b.batch_id)
         ref = chunk_ref(self.store, chunk, record)

@@ -9,7 +9,7 @@ Invariant: a batch record with ``creating_since`` set and no ``batch_id`` means 
 create call may have reached the provider; resume must look the batch up before
 creating another. A record marked ``unverified`` holds a batch found by matching
 (a provider without tags): none of its results are used until its custom_ids
-are shown to be the attempt's (``_adopt``).
+are shown to be the attempt's (``_proof``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ never hold the same batch. The file is ``$STREAMBATCH_STATE_DIR/claimed-batches`
 
 A job's own claims are its own: a job that claimed a batch and died before
 recording it finds it again. The registry is one machine's: jobs of other
-machines on the same key are told apart only by their custom_ids (``_adopt``).
+machines on the same key are told apart only by their custom_ids (``_proof``).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def claim(batch_id: str, job_id: str, *, created: bool = False) -> bool:
     """Record ``batch_id`` as the job's; False if another job holds it.
 
     ``created``: the job's create call returned the batch; it then holds it
-    even if another job adopted it first (that job's proof fails, ``_adopt``).
+    even if another job adopted it first (that job's proof fails, ``_proof``).
     """
     fd = _locked(exclusive=True)
     try:

@@ -9,7 +9,6 @@ import random
 import pytest
 from hypothesis import given, strategies as st
 
-from streambatch._core.adoption import IdCheck
 from streambatch._core.jobstate import (
     VERIFYING,
     Action,
@@ -27,6 +26,7 @@ from streambatch._core.jobstate import (
     unfinished,
 )
 from streambatch._core.manifest import BatchRecord, ChunkRecord, Manifest, Planned
+from streambatch._core.proof import IdCheck
 from streambatch._errors import JobError
 from streambatch._io import claims
 

@@ -1,6 +1,6 @@
 """Whether a batch found by matching holds exactly an attempt's custom_ids.
 
-Pure: ``_adopt`` reads the files and feeds this what it read. A provider without
+Pure: ``_proof`` reads the files and feeds this what it read. A provider without
 batch metadata (Anthropic) names nothing of ours on a batch, and gives a batch's
 custom_ids only in its results, once it has ended: a batch a look-up found is
 the attempt's only if the custom_ids of its results are those of the attempt's

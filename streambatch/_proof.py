@@ -10,7 +10,7 @@ shown it is the attempt's:
 1. no other job of this machine holds it (``_io.claims``: the job whose create
    call returned it takes it from an adopter);
 2. the provider counts as many requests in it as the attempt has;
-3. its results hold exactly the attempt's custom_ids (``_core.adoption``),
+3. its results hold exactly the attempt's custom_ids (``_core.proof``),
    read from the downloaded files, streamed.
 
 A batch that fails any of these is refused: its downloaded files are deleted,
@@ -31,10 +31,10 @@ import logging
 import msgspec
 
 from ._collect import block_ids, decode_id, request_ids
-from ._core.adoption import IdCheck
 from ._core.jobstate import Action, adoption_proven, adoption_refused, download_lost
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord
+from ._core.proof import IdCheck
 from ._download import fetch_planned
 from ._errors import ResultsLost
 from ._io.claims import holder, release
