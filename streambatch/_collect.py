@@ -32,6 +32,7 @@ from ._spliced import WorkerPool, encoded_blocks
 
 __all__ = (
     "ResultCounts",
+    "block_ids",
     "decode_id",
     "encoded_results",
     "iter_results",
@@ -57,6 +58,15 @@ def decode_id(line: bytes) -> str:
     return item.custom_id or item.key
 
 
+def block_ids(data: bytes | memoryview) -> list[str]:
+    """The custom_ids of a run of whole JSON lines (blank lines skipped).
+
+    Raises:
+        msgspec.DecodeError: a line is not a JSON object.
+    """
+    return [i.custom_id or i.key for i in _ID.decode_lines(data)]
+
+
 async def request_ids(store: JobStore, path: str) -> list[str]:
     """The custom_ids of a requests file of the job (a chunk or a retry), in
     order (from the file's sidecar once one is built: ``_io/idfile.py``)."""
@@ -69,7 +79,7 @@ async def _read_ids(path: Path) -> AsyncIterator[list[str]]:
     async for block in file_chunks(path):
         for frame in framer.feed(block):
             if isinstance(frame, Lines):
-                yield [i.custom_id or i.key for i in _ID.decode_lines(frame.data)]
+                yield block_ids(frame.data)
 
 
 async def iter_results(
@@ -109,7 +119,9 @@ async def result_batches(
     ``splice`` gives records for encoding only, texts copied from the provider's
     bytes (see ``_providers/splice.py``)."""
     async for record, attempt in _attempts(store, chunk):
-        for kind in record.downloads:
+        # A batch found by matching is read only once it is proven the
+        # attempt's (_proof): until then its requests are owed, as if running.
+        for kind in () if record.unverified else record.downloads:
             path = store.dir.checked_download(record, kind)  # its recorded size
             parser = (RecordSplicer if splice else ResultParser)(
                 store.manifest.provider,
@@ -147,7 +159,7 @@ async def encoded_results(
             yield encode_block(rows)
         return
     async for record, attempt in _attempts(store, chunk):
-        for kind in record.downloads:
+        for kind in () if record.unverified else record.downloads:  # as above
             path = store.dir.checked_download(record, kind)  # its recorded size
             blocks = encoded_blocks(
                 path,

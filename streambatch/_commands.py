@@ -354,7 +354,11 @@ async def _cancel_elsewhere(args: argparse.Namespace) -> int:
     """Cancel a locked job's batches from the manifest it last wrote."""
     request_cancel(args.job_dir)  # first: no batch is created after this
     manifest = read_manifest(args.job_dir)
-    running = [b.batch_id for _, b in _attempts(manifest) if b.batch_id and not b.ended]
+    running = [
+        b.batch_id
+        for _, b in _attempts(manifest)
+        if b.batch_id and not b.ended and not b.unverified  # maybe not the job's
+    ]
     async with _client(args, manifest.provider, _base_url(args, manifest)) as client:
         for batch_id in running:
             await client.transport.drive(client.api.cancel(batch_id))

@@ -5,7 +5,9 @@ provider gives for its file and resumable (``Transport.download``). A file
 recorded before but now missing or of another size is fetched again; one the
 provider no longer has is ``ResultsLost``, naming its batch. Once a batch's
 files are all on disk, its uploaded input file is deleted at the provider, unless
-the job keeps files. Every step is recorded through the store.
+the job keeps files. Every step is recorded through the store. A batch found
+by matching and not yet proven the job's (``unverified``) is left to ``_proof``,
+which downloads its files to check them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ._io.store import JobStore
 from ._providers.batches import BatchAPI
 from ._tasks import task_group
 
-__all__ = ("download_all",)
+__all__ = ("download_all", "fetch_planned")
 
 log = logging.getLogger("streambatch.collect")
 
@@ -42,18 +44,9 @@ async def download_all(
     async def one(chunk: ChunkRecord, record: BatchRecord) -> None:
         nonlocal count
         async with gate:
-            for item in record.plan or []:
-                if item.kind in record.downloads:
-                    continue
-                expected = None
-                path = store.dir.download_path(record.batch_id or "", item.kind)
-                request = HttpRequest(method="GET", path=item.path, query=item.query)
-                with gone_is_lost(record.batch_id or "", item.kind):  # ResultsLost
-                    if item.file_id is not None:
-                        expected = await transport.drive(api.file_size(item.file_id))
-                    size = await transport.download(request, path, expected=expected)
-                record = store.apply(chunk, downloaded(record, item.kind, size))
-                count += 1
+            before = len(record.downloads)
+            record = await fetch_planned(store, api, transport, chunk, record)
+            count += len(record.downloads) - before
             if store.next_action(record, uploads=api.uploads) is Action.DELETE_INPUT:
                 await transport.drive(api.delete_file(record.file_id or ""))
                 store.apply(chunk, input_deleted(record))
@@ -69,3 +62,26 @@ async def download_all(
             ):
                 group.create_task(one(chunk, record))
     return count
+
+
+async def fetch_planned(
+    store: JobStore,
+    api: BatchAPI,
+    transport: Transport,
+    chunk: ChunkRecord,
+    record: BatchRecord,
+) -> BatchRecord:
+    """Download the ended batch's planned files not on disk yet, each recorded
+    once whole; return the new record."""
+    for item in record.plan or []:
+        if item.kind in record.downloads:
+            continue
+        expected = None
+        path = store.dir.download_path(record.batch_id or "", item.kind)
+        request = HttpRequest(method="GET", path=item.path, query=item.query)
+        with gone_is_lost(record.batch_id or "", item.kind):  # ResultsLost
+            if item.file_id is not None:
+                expected = await transport.drive(api.file_size(item.file_id))
+            size = await transport.download(request, path, expected=expected)
+        record = store.apply(chunk, downloaded(record, item.kind, size))
+    return record

@@ -28,6 +28,7 @@ from ._io.retrying import Sleep
 from ._io.store import JobStore
 from ._models import Result
 from ._poll import apply_status, poll_all
+from ._proof import settle_adopted
 from ._providers.batches import BatchAPI, BatchStatus
 from ._retry import plan_retry
 from ._setup import Source, open_manifest
@@ -151,17 +152,26 @@ class Job:
         Transient failures of a poll (network, 429, 5xx) are retried by the
         transport and then by the next poll; any other error (a 401, a 404 for a
         batch the provider does not know) ends the wait.
+
+        A batch found by matching after a lost create answer (Anthropic) is
+        checked once it has ended (``_proof``): a batch shown not to be the
+        job's is left alone, and its chunk is submitted anew and waited for.
         """
-        return await poll_all(
-            self.store,
-            self.api,
-            self.transport,
-            poll or PollPolicy(),
-            on_progress=on_progress,
-            concurrency=concurrency,
-            sleep=sleep,
-            rng=rng or random.Random(),
-        )
+        while True:
+            await poll_all(
+                self.store,
+                self.api,
+                self.transport,
+                poll or PollPolicy(),
+                on_progress=on_progress,
+                concurrency=concurrency,
+                sleep=sleep,
+                rng=rng or random.Random(),
+            )
+            refused = await settle_adopted(self.store, self.api, self.transport)
+            if not refused or self.manifest.cancelled or self.dir.cancel_requested():
+                return progress_of(self.manifest)
+            await self.submit()
 
     async def download(self) -> int:
         """Download the files of every ended batch not yet on disk; return how many."""
@@ -239,11 +249,14 @@ class Job:
         return count
 
     async def cancel(self) -> list[BatchStatus]:
-        """Cancel every batch of the job that has not ended; record it."""
+        """Cancel every batch of the job that has not ended; record it.
+
+        A batch found by matching and not yet shown to be the job's is left
+        running: it may be another job's."""
         self.store.cancel()
         statuses = []
         for chunk, record in self.attempts():
-            if record.batch_id is None or record.ended:
+            if record.batch_id is None or record.ended or record.unverified:
                 continue
             status = await self.transport.drive(self.api.cancel(record.batch_id))
             apply_status(self.store, self.api, chunk, record, status)

@@ -4,6 +4,11 @@ Every step is recorded through the store before the next begins, so a job killed
 at any point resumes without creating a batch twice: the intent is on disk
 (fsynced) before each create call, the batch id right after, and an attempt whose
 create may have reached the provider is looked up before another is sent.
+
+A batch found by its tag (OpenAI metadata, a Gemini display name) is the
+attempt's. One found by matching (Anthropic) is adopted ``unverified``: claimed
+for this job in the machine's registry first (``_io.claims``), and used only once
+``_proof`` has shown, after it ended, that its custom_ids are the attempt's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from ._core.jobstate import (
     Action,
     Step,
+    adopted,
     create_intended,
     created,
     uploaded,
@@ -108,44 +114,59 @@ class _Submitter:
         look_first = self._action(record) is Action.LOOK_UP
         if not look_first:
             record = self._apply(chunk, create_intended(record, time.time()))
+        job_id = self.store.manifest.job_id
 
-        async def attempt() -> str | None:
+        async def attempt() -> tuple[str, bool]:
             nonlocal look_first
             if look_first:
                 found = await self._find(chunk, record)
                 if found is not None:
                     log.info("chunk %d: found batch %s from before", chunk.index, found)
-                    return found
+                    return found, True
             look_first = True  # from now on, a failed create may have landed
-            return await self.transport.drive(
+            made = await self.transport.drive(
                 self.api.create(chunk_ref(self.store, chunk, record), record.file_id)
             )
+            # The create's answer proves the batch is this job's: claimed as
+            # such before it is recorded, so that no look-up of another job of
+            # this machine takes it meanwhile (one that adopted it already loses
+            # it at its proof). A job that dies between finds it again.
+            if not await asyncio.to_thread(claim, made, job_id, created=True):
+                raise JobError(f"batch {made} is claimed by another job's create")
+            return made, False
 
-        batch_id = await self.transport.retrying(
+        batch_id, found = await self.transport.retrying(
             attempt, idempotent=True, what=f"create of chunk {chunk.index}"
         )
-        assert batch_id is not None
+        if found and not self.api.tags:
+            self._apply(chunk, adopted(record, batch_id))
+            log.info(
+                "chunk %d: batch %s adopted; its results are used once its "
+                "custom_ids are shown to be the chunk's",
+                chunk.index,
+                batch_id,
+            )
+            return
         self._apply(chunk, created(record, batch_id))
-        # No other job of this machine may take it for its own (a look-up of theirs
-        # passes over it). Claimed after it is recorded: a job that dies between
-        # finds it again by its own look-up, which claims it then.
-        await asyncio.to_thread(claim, batch_id, self.store.manifest.job_id)
         log.info("chunk %d: batch %s", chunk.index, batch_id)
 
     async def _find(self, chunk: ChunkRecord, record: BatchRecord) -> str | None:
         """A batch an earlier create call made for this attempt, if there is one.
 
-        Batches this job, or any job of this machine, has taken are passed over,
-        and the one found is claimed before it is used: two jobs never take the
-        same batch (``_io.claims``).
+        Found by tag, it is the attempt's. Found by matching, it is a candidate:
+        batches this job holds, any other job of this machine holds, or this
+        attempt refused before are passed over, and the one found is claimed
+        before it is adopted, so two jobs of one machine never hold the same
+        batch (``_io.claims``); its proof comes once it has ended (``_proof``).
         """
         own = frozenset(b.batch_id for _, b in self.store.attempts() if b.batch_id)
+        ref = chunk_ref(self.store, chunk, record)
+        if self.api.tags:
+            return await self.transport.drive(self.api.find(ref, own))
         job_id = self.store.manifest.job_id
-        known = own | await asyncio.to_thread(claimed, job_id)
+        known = own | set(record.refused) | await asyncio.to_thread(claimed, job_id)
         while True:
-            found = await self.transport.drive(
-                self.api.find(chunk_ref(self.store, chunk, record), known)
-            )
+            found = await self.transport.drive(self.api.find(ref, known))
             if found is None or await asyncio.to_thread(claim, found, job_id):
                 return found
             known |= {found}  # another job claimed it meanwhile: look on

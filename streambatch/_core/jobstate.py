@@ -11,6 +11,11 @@ The life of one batch attempt::
     planned ─uploaded─▶ uploaded ─create_intended─▶ intended ─created─▶ validating
       (the intent is fsynced before the create call is sent: a crash after it
        makes the next process look the batch up before it creates another)
+    intended ─adopted─▶ validating, unverified
+      (a provider without tags: a look-up found a batch by matching; once it
+       has ended and its files are on disk, adoption_proven clears the mark, or
+       adoption_refused takes the attempt back to intended, the batch passed
+       over from then on; no result of an unverified batch is ever used)
     validating ─status_seen─▶ in_progress / finalizing / cancelling ─▶ ended
       (ended: completed, failed, expired or cancelled; the download plan is
        recorded at that transition)
@@ -40,6 +45,9 @@ __all__ = (
     "Durability",
     "Progress",
     "Step",
+    "adopted",
+    "adoption_proven",
+    "adoption_refused",
     "batch_failed",
     "cancel_requested",
     "cost_found",
@@ -87,6 +95,7 @@ class Action(enum.Enum):
     LOOK_UP = "look up"  # a create may have reached the provider: look first
     CREATE = "create"
     POLL = "poll"
+    VERIFY = "verify"  # an adopted batch ended: prove it the attempt's, or refuse it
     DOWNLOAD = "download"
     DELETE_INPUT = "delete input"
     DONE = "done"
@@ -124,6 +133,49 @@ def created(record: BatchRecord, batch_id: str) -> Step:
         _replace(record, batch_id=batch_id, state=BatchState.VALIDATING),
         Durability.SYNC,
     )
+
+
+def adopted(record: BatchRecord, batch_id: str) -> Step:
+    """A look-up found ``batch_id`` by matching (a provider without tags): it is
+    the attempt's batch only once its custom_ids are shown to be the attempt's
+    (:func:`adoption_proven`)."""
+    if batch_id in record.refused:
+        raise JobError(
+            f"batch {batch_id} was shown not to be attempt {record.attempt}'s"
+        )
+    step = created(record, batch_id)
+    return Step(_replace(step.record, unverified=True), step.durability)
+
+
+def adoption_proven(record: BatchRecord) -> Step:
+    """The adopted batch's files hold exactly the attempt's custom_ids: its
+    results are the attempt's."""
+    if not record.unverified or not record.downloaded:
+        raise JobError(f"batch {record.batch_id} has no adoption to prove")
+    return Step(_replace(record, unverified=False), Durability.SYNC)
+
+
+def adoption_refused(record: BatchRecord) -> Step:
+    """The adopted batch is not the attempt's (another job's, by its custom_ids
+    or by the claim of the job that created it): forget it, keep it among those
+    passed over, and go back to the intent, so that the attempt is looked up and
+    created anew."""
+    if not record.unverified or record.batch_id is None:
+        raise JobError(f"batch {record.batch_id} has no adoption to refuse")
+    fresh = _replace(
+        record,
+        batch_id=None,
+        state=None,
+        total=None,
+        succeeded=None,
+        failed=None,
+        errors=[],
+        plan=None,
+        downloads={},
+        unverified=False,
+        refused=[*record.refused, record.batch_id],
+    )
+    return Step(fresh, Durability.SYNC)
 
 
 def status_seen(
@@ -195,7 +247,7 @@ def retry_added(chunk: ChunkRecord, parts: list[tuple[str, int]]) -> list[Step]:
         JobError: an attempt of the chunk has not ended and been downloaded.
     """
     for record in chunk.batches:
-        if not record.downloaded:
+        if not record.downloaded or record.unverified:
             raise JobError(
                 f"batch {record.batch_id or '(not created)'} of chunk {chunk.index} "
                 "has not ended or not been downloaded: wait for the job "
@@ -229,6 +281,8 @@ def next_action(record: BatchRecord, *, uploads: bool, keep_files: bool) -> Acti
         return Action.CREATE if record.creating_since is None else Action.LOOK_UP
     if record.state is None or not record.state.terminal:
         return Action.POLL
+    if record.unverified:
+        return Action.VERIFY
     if not record.downloaded:
         return Action.DOWNLOAD
     if uploads and not keep_files and record.file_id and not record.file_deleted:
@@ -243,7 +297,12 @@ def batch_failed(record: BatchRecord) -> bool:
 
 def unfinished(manifest: Manifest) -> list[BatchRecord]:
     """The attempts whose results are not all on disk yet."""
-    return [b for c in manifest.chunks for b in c.batches if not b.downloaded]
+    return [
+        b
+        for c in manifest.chunks
+        for b in c.batches
+        if not b.downloaded or b.unverified
+    ]
 
 
 def settled(chunk: ChunkRecord) -> int:
@@ -252,14 +311,22 @@ def settled(chunk: ChunkRecord) -> int:
     A request's answer is its newest attempt's. Retries are made only once every
     attempt has ended, so the attempts still running are the newest round's,
     and they hold disjoint requests: all the others are settled, and of theirs,
-    those their counts say.
+    those their counts say. A batch found by matching and not yet proven the
+    attempt's settles none of its requests (its counts may be another job's).
     """
     owed = 0
     for record in chunk.batches:
-        if record.state is None or not record.state.terminal:
-            size = chunk.size_of(record)
+        size = chunk.size_of(record)
+        if record.unverified:
+            owed += size
+        elif record.state is None or not record.state.terminal:
             owed += size - min(size, (record.succeeded or 0) + (record.failed or 0))
     return chunk.n_requests - owed
+
+
+VERIFYING = "verifying"
+"""The progress state of an ended batch found by matching, not yet proven the
+job's (its results are not used until it is)."""
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
@@ -267,11 +334,12 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         batches: the number of batches in each state (``pending`` for those
-            not created yet): of each chunk, the attempts still running, or
+            not created yet, ``verifying`` for an ended one found by matching
+            and not yet shown to be the job's): of each chunk, the attempts still running, or
             its latest.
         requests: the job's requests (a retried request counts once).
         done: requests with a final answer (succeeded or failed), retries
-            included. Anthropic reports counts only when a batch ends, so this
+            included (not those of a batch still to be proven the job's). Anthropic reports counts only when a batch ends, so this
             moves in steps there.
         sent: requests sent in all, retries counted again.
     """
@@ -294,7 +362,8 @@ def progress_of(manifest: Manifest) -> Progress:
     for chunk in manifest.chunks:
         running = [b for b in chunk.batches if b.state is None or not b.state.terminal]
         for record in running or [chunk.batch]:
-            state = record.state or "pending"
+            verifying = record.unverified and record.ended
+            state = VERIFYING if verifying else record.state or "pending"
             states[state] = states.get(state, 0) + 1
         done += settled(chunk)
         sent += sum(chunk.size_of(b) for b in chunk.batches if b.batch_id)

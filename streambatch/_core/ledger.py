@@ -149,6 +149,12 @@ class AttemptLedger:
             error = ResultError(
                 type="missing", message="the request was never submitted"
             )
+        elif record.unverified:
+            error = ResultError(
+                type="missing",
+                message=f"batch {record.batch_id} is not yet shown to be this "
+                "job's (its results are not used until it is)",
+            )
         else:
             error = ResultError(
                 type="missing",

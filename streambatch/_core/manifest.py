@@ -7,7 +7,9 @@ state of every batch. It never holds an API key.
 
 Invariant: a batch record with ``creating_since`` set and no ``batch_id`` means a
 create call may have reached the provider; resume must look the batch up before
-creating another.
+creating another. A record marked ``unverified`` holds a batch found by matching
+(a provider without tags): none of its results are used until its custom_ids
+are shown to be the attempt's (``_proof``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ class BatchRecord(
 
     Attempt 1 holds the whole chunk; a retry (attempt 2, 3, ...) holds only the
     requests being retried, in its own file ``path`` of ``n_requests`` lines.
-    Frozen: ``_core.jobstate`` makes the changed copies, ``_io.store`` keeps them.
+    ``unverified``: the batch was found by matching after a lost create answer
+    and is not yet shown to be this attempt's; ``refused``: batches so found and
+    shown not to be (never taken again). Frozen: ``_core.jobstate`` makes the
+    changed copies, ``_io.store`` keeps them.
     """
 
     attempt: int = 1
@@ -65,6 +70,8 @@ class BatchRecord(
     plan: list[Planned] | None = None
     downloads: dict[str, int] = {}
     file_deleted: bool = False
+    unverified: bool = False
+    refused: list[str] = []
 
     @property
     def ended(self) -> bool:

@@ -20,11 +20,10 @@ import logging
 import os
 from pathlib import Path
 
-import aiofiles
-
 from .._core.manifest import BatchRecord, Manifest, decode_manifest, encode_manifest
 from .._errors import JobError, JobLocked
 from .disk import replace_file
+from .reader import file_chunks
 
 __all__ = ("JobDir", "holder", "read_manifest", "request_cancel", "sha256_file")
 
@@ -241,11 +240,11 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 
 async def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The hex SHA-256 of a file, read in 1 MiB blocks."""
+    """The hex SHA-256 of a file, read in 1 MiB blocks (see ``_io.reader``: a
+    task cancelled while a thread opened the file would leave it open)."""
     digest = hashlib.sha256()
-    async with aiofiles.open(path, "rb") as file:
-        while block := await file.read(1 << 20):
-            digest.update(block)
+    async for block in file_chunks(path):
+        digest.update(block)
     return digest.hexdigest()
 
 

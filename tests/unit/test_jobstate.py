@@ -7,7 +7,8 @@ written (a process dying) or not flushed (the machine dying). After every step:
 
 - an intent is on the flushed disk before every create call;
 - no attempt ever gets two batches at the provider, and every recorded batch
-  is the attempt's own;
+  is the attempt's own, but one found by matching (another job's, sometimes)
+  until its proof, which refuses another's and proves its own;
 - the attempts are numbered in order and hold what the model says (which
   record each custom_id gets from them is test_ledger's);
 - progress counts every attempt: it never goes past the total, never goes back
@@ -28,6 +29,9 @@ from hypothesis import given, settings, strategies as st
 from streambatch._core.jobstate import (
     Action,
     BatchState,
+    adopted,
+    adoption_proven,
+    adoption_refused,
     create_intended,
     created,
     downloaded,
@@ -78,6 +82,14 @@ class Provider:
     batches: dict[str, tuple[int, int]] = field(default_factory=dict)
     states: dict[str, BatchState] = field(default_factory=dict)
     done: dict[str, int] = field(default_factory=dict)  # counts only go up
+    foreign: set[str] = field(default_factory=set)  # other jobs' batches
+
+    def other_job(self) -> str:
+        """Another job's batch, of the same size: a look-up may match it."""
+        batch_id = f"other-{len(self.foreign)}"
+        self.foreign.add(batch_id)
+        self.states[batch_id] = BatchState.IN_PROGRESS
+        return batch_id
 
     def create(self, chunk: int, attempt: int) -> str:
         batch_id = f"batch-{len(self.batches)}"
@@ -163,10 +175,21 @@ class Simulation:
             self._send_create(chunk, record)
         elif action is Action.LOOK_UP:
             found = self.provider.find(index, record.attempt)
-            if found is not None:
+            if rng.random() < 0.3:  # found by matching: another job's
+                self.store.apply(chunk, adopted(record, self.provider.other_job()))
+            elif found is not None and rng.random() < 0.5:  # found by matching
+                self.store.apply(chunk, adopted(record, found))
+            elif found is not None:  # found by tag
                 self.store.apply(chunk, created(record, found))
             else:
                 self._send_create(chunk, record)
+        elif action is Action.VERIFY:
+            for planned in record.plan or []:
+                record = self.store.apply(chunk, downloaded(record, planned.kind, 1))
+            if record.batch_id in self.provider.foreign:
+                self.store.apply(chunk, adoption_refused(record))
+            else:
+                self.store.apply(chunk, adoption_proven(record))
         elif action is Action.POLL:
             self._poll(chunk, record)
         elif action is Action.DOWNLOAD:
@@ -243,7 +266,9 @@ class Simulation:
         assert len(owners) == len(set(owners))
         for chunk in manifest.chunks:
             for record in chunk.batches:
-                if record.batch_id is not None:
+                if record.batch_id in self.provider.foreign:
+                    assert record.unverified  # never used: refused at its proof
+                elif record.batch_id is not None:
                     owner = self.provider.batches[record.batch_id]
                     assert owner == (chunk.index, record.attempt)
                 if record.state is not None and record.state.terminal:
