@@ -19,8 +19,10 @@ from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord, Cost
 from ._core.pricing import CostTally, Price, request_model
+from ._core.structure import structure_for
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
+from ._io.schemafile import load_schema
 from ._io.store import JobStore
 from ._models import Result
 from ._providers.parse import ResultParser
@@ -74,8 +76,11 @@ async def iter_results(
     provider's reasons). Lines for custom_ids the attempt did not hold are logged
     and dropped. A succeeded count that differs from the provider's is logged.
 
-    Memory: two sets of custom_ids the size of one chunk.
+    Memory: two sets of custom_ids the size of one chunk. ``schema`` None
+    means the job's own, if it was submitted with one.
     """
+    if schema is None:
+        schema = structure_for(load_schema(store.path))
     for chunk in store.manifest.chunks:
         async for rows in result_batches(
             store, chunk, with_response=with_response, schema=schema
@@ -196,8 +201,10 @@ async def write_results(
     a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps some of the records (:data:`Only`); the counts cover all of
     them. What their usage cost (at ``prices``, then the built-in table's) is
-    counted and recorded in the job's manifest.
+    counted and recorded in the job's manifest. A job submitted with a schema
+    has each succeeded text checked against it, and gains ``parsed``.
     """
+    schema = structure_for(load_schema(store.path))
     counts = ResultCounts()
     tally = CostTally(prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
@@ -208,7 +215,11 @@ async def write_results(
         for chunk in store.manifest.chunks:
             used = [0, 0]  # input, output tokens
             async for rows in result_batches(
-                store, chunk, with_response=with_response, splice=True
+                store,
+                chunk,
+                with_response=with_response,
+                schema=schema,
+                splice=schema is None,  # a splice copies texts, parses none
             ):
                 _count(rows, counts, used)
                 if only == "truncated":

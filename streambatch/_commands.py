@@ -25,6 +25,7 @@ from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
 from ._io.reader import file_chunks
+from ._io.schemafile import read_schema_file
 from ._job import Job
 from ._view import ProgressView, describe
 
@@ -139,6 +140,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         max_bytes=args.max_bytes,
         keep_files=args.keep_files,
         completion_window=args.completion_window,
+        schema=read_schema_file(args.schema) if args.schema else None,
     )
     manifest = job.manifest
     _say(

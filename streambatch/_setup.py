@@ -11,15 +11,17 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._core.jobstate import unfinished
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
+from ._core.structured import SchemaInjector
 from ._errors import ConfigError, InputError, JobError
 from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
+from ._io.schemafile import load_schema, save_schema
 from ._io.split import SplitPlan, split_input, split_requests
 
 __all__ = ("Source", "open_manifest")
@@ -40,8 +42,12 @@ async def open_manifest(
     max_bytes: int | None,
     keep_files: bool,
     completion_window: str | None = None,
+    schema: Mapping[str, Any] | None = None,
 ) -> Manifest:
     """The manifest of the job in ``job_dir``: resumed, or made by splitting ``source``.
+
+    ``schema`` (a JSON Schema) is put into every request as the provider's
+    structured-output field, and kept in the job directory for ``results``.
 
     Raises:
         InputError: a line of the input is invalid (nothing was submitted).
@@ -51,12 +57,13 @@ async def open_manifest(
     if existing is not None:
         _check_same_job(existing, provider, base_url, max_requests, max_bytes)
         _check_same_window(existing, completion_window)
+        _check_same_schema(job_dir, schema)
         await _check_same_input(existing, source)
         return existing
     staging = job_dir.path / "chunks.partial"
     shutil.rmtree(staging, ignore_errors=True)
     with space_for(job_dir.path / "chunks", size_or_none(source)):  # DiskFull
-        plan = await _split(source, provider, staging, max_requests, max_bytes)
+        plan = await _split(source, provider, staging, max_requests, max_bytes, schema)
     job_id = uuid.uuid4().hex[:16]
     manifest = Manifest(
         job_id=job_id,
@@ -74,6 +81,8 @@ async def open_manifest(
         completion_window=completion_window,
     )
     shutil.rmtree(staging, ignore_errors=True)
+    if schema is not None:
+        save_schema(job_dir.path, schema)  # before the manifest that implies it
     job_dir.save(manifest)
     return manifest
 
@@ -84,7 +93,9 @@ async def _split(
     staging: Path,
     max_requests: int | None,
     max_bytes: int | None,
+    schema: Mapping[str, Any] | None = None,
 ) -> SplitPlan:
+    rewrite = None if schema is None else SchemaInjector(provider, schema).rewrite
     try:
         if isinstance(source, str | os.PathLike):
             _check_encoding(source)
@@ -94,9 +105,15 @@ async def _split(
                 staging,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
+                rewrite=rewrite,
             )
         return await split_requests(
-            source, provider, staging, max_requests=max_requests, max_bytes=max_bytes
+            source,
+            provider,
+            staging,
+            max_requests=max_requests,
+            max_bytes=max_bytes,
+            rewrite=rewrite,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -209,6 +226,28 @@ def _check_same_window(manifest: Manifest, asked: str | None) -> None:
         raise ConfigError(
             f"the job was submitted with --completion-window {was}; a resumed job "
             "keeps it (leave the option out, or use a new --job-dir)"
+        )
+
+
+def _check_same_schema(job_dir: JobDir, asked: Mapping[str, Any] | None) -> None:
+    """A resumed job keeps the schema it was submitted with (None asks for
+    nothing).
+
+    Raises:
+        ConfigError: another schema, or one for a job submitted without.
+    """
+    if asked is None:
+        return
+    recorded = load_schema(job_dir.path)
+    if recorded is None:
+        raise ConfigError(
+            "the job was submitted without a schema; a resumed job keeps its "
+            "requests (leave the schema out, or use a new --job-dir)"
+        )
+    if recorded != dict(asked):
+        raise ConfigError(
+            "the job was submitted with another schema; a resumed job keeps it "
+            "(give the same one, leave it out, or use a new --job-dir)"
         )
 
 

@@ -101,11 +101,11 @@ class AttemptLedger:
                 owed.remove(row.custom_id)
             except KeyError:
                 if row.custom_id in self._newer:  # superseded: still this batch's line
-                    succeeded += row.status == "succeeded"
+                    succeeded += _provider_succeeded(row)
                 else:  # not this attempt's, or a second line for it
                     self.dropped.append(row.custom_id)
                 continue
-            succeeded += row.status == "succeeded"
+            succeeded += _provider_succeeded(row)
             rows.append(row)
         self._succeeded += succeeded
         if self._sends is not None:
@@ -150,3 +150,12 @@ class AttemptLedger:
         if count == row.attempt:
             return row
         return msgspec.structs.replace(row, attempt=count)
+
+
+def _provider_succeeded(row: Result) -> bool:
+    """Whether the provider counted the record succeeded: a reply that does not
+    match the user's schema is errored here, but succeeded there."""
+    if row.status == "succeeded":
+        return True
+    error = row.error
+    return error is not None and error.type == "schema_mismatch"

@@ -25,6 +25,7 @@ import aiofiles
 from .._core.manifest import BatchRecord, Manifest, decode_manifest, encode_manifest
 from .._errors import JobError, JobLocked
 from .disk import replace_file
+from .schemafile import SCHEMA_FILE
 
 __all__ = ("JobDir", "holder", "read_manifest", "request_cancel", "sha256_file")
 
@@ -36,7 +37,7 @@ CANCEL = "cancel"
 # the job folders empty, the split's staging, a temporary manifest not renamed.
 _BEFORE_MANIFEST = frozenset(
     {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
-)
+) | {SCHEMA_FILE, SCHEMA_FILE + ".tmp"}  # a job's schema is written first
 _JOB_FOLDERS = ("chunks", "downloads")
 
 
