@@ -180,7 +180,7 @@ class SchemaInjector:
     Args:
         provider: the job's provider.
         schema: the JSON Schema (checked already).
-        flag: how the user gave it, for messages (``--schema``).
+        flag: what messages call it.
 
     :meth:`rewrite` returns the frames with each line rewritten, line for line
     (blank and undecodable lines are left for the request checker), and the
@@ -191,7 +191,11 @@ class SchemaInjector:
     __slots__ = ("_flag", "_provider", "_schema", "_wrap")
 
     def __init__(
-        self, provider: str, schema: Mapping[str, Any], *, flag: str = "--schema"
+        self,
+        provider: str,
+        schema: Mapping[str, Any],
+        *,
+        flag: str = "the job's schema",
     ) -> None:
         self._provider = provider
         self._schema = schema

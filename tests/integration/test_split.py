@@ -297,7 +297,13 @@ async def split_both_ways(
 
     async def outcome(name: str) -> object:
         try:
-            plan = await split_input(source, provider, tmp_path / name, **limits)
+            plan = await split_input(
+                source,
+                provider,
+                tmp_path / name,
+                max_requests=limits.get("max_requests"),
+                max_bytes=limits.get("max_bytes"),
+            )
         except InvalidInput as error:
             return error.total, error.problems
         chunks = [(c.n_requests, c.n_bytes, c.group, c.first_line) for c in plan.chunks]
