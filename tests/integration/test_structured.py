@@ -220,3 +220,21 @@ def test_a_resumed_job_keeps_its_schema(
     argv += ["--job-dir", str(tmp_path / "job"), "-o", str(tmp_path / "o.jsonl")]
     assert main([*argv, "--schema", str(tmp_path / "schema.json")]) == 2
     assert "submitted with another schema" in capsys.readouterr().err
+
+
+async def test_retry_all_resends_the_replies_that_missed_the_schema(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    long = {
+        "type": "object",
+        "properties": {"essay": {"type": "string", "minLength": 2000}},
+    }
+    async with client_for(emulator, "anthropic") as client:
+        requests = list(sample_requests("anthropic", 5))
+        with await client.submit(
+            requests, job_dir=tmp_path / "job", schema=long
+        ) as job:
+            results = await finish(job)
+            assert {r.error.type for r in results if r.error} == {"schema_mismatch"}
+            assert await job.retry_failed() == 0  # not retried by default
+            assert await job.retry_failed(all_failures=True) == 5
