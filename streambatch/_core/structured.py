@@ -188,7 +188,7 @@ class SchemaInjector:
     structured output.
     """
 
-    __slots__ = ("_flag", "_provider", "_schema", "_wrap")
+    __slots__ = ("_fields", "_flag", "_provider", "_schema", "_wrap")
 
     def __init__(
         self,
@@ -201,6 +201,8 @@ class SchemaInjector:
         self._schema = schema
         self._flag = flag
         self._wrap = {"anthropic": "params", "gemini": "request"}.get(provider, "body")
+        # the fields to add, per endpoint (made once; merged, never changed)
+        self._fields: dict[str | None, dict[str, Any] | str] = {}
 
     def rewrite(
         self, frames: list[Lines | Overlong]
@@ -251,8 +253,14 @@ class SchemaInjector:
                 f"{self._wrap}.{field} asks for another output format than "
                 f"{self._flag}: leave it out, or give the same schema"
             )
-        try:
-            _merge(body, format_fields(self._provider, url, self._schema))
-        except ValueError as exc:
-            return f"{self._flag}: {exc}"
+        fields = self._fields.get(url)
+        if fields is None:
+            try:
+                fields = format_fields(self._provider, url, self._schema)
+            except ValueError as exc:
+                fields = f"{self._flag}: {exc}"
+            self._fields[url] = fields
+        if isinstance(fields, str):
+            return fields
+        _merge(body, fields)
         return None
