@@ -327,8 +327,13 @@ def _number(value: float, schema: Mapping[str, Any], path: str) -> str | None:
         if not ok(value, bound):
             return f"{path}: expected {words} {bound}, got {value!r}"
     step = schema.get("multipleOf")
-    if isinstance(step, int | float) and step > 0:
+    if isinstance(step, bool) or not isinstance(step, int | float) or step <= 0:
+        return None
+    if isinstance(value, int) and isinstance(step, int):
+        whole = value % step == 0
+    else:  # as floats: exact, as JSON Schema's reference validator does it
         quotient = value / step
-        if not math.isclose(quotient, round(quotient), rel_tol=0, abs_tol=1e-9):
-            return f"{path}: expected a multiple of {step}, got {value!r}"
+        whole = math.isfinite(quotient) and quotient == int(quotient)
+    if not whole:
+        return f"{path}: expected a multiple of {step}, got {value!r}"
     return None

@@ -223,3 +223,47 @@ def test_the_emulator_reads_each_providers_field(body: dict[str, Any]) -> None:
 def test_the_emulator_ignores_other_formats() -> None:
     assert requested_schema({"response_format": {"type": "json_object"}}) is None
     assert requested_schema({"messages": []}) is None
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(-1e6, 1e6, allow_nan=False)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SCHEMAS, st.binary(min_size=1, max_size=8), JSON, st.data())
+def test_the_checker_agrees_with_the_reference_validator(
+    schema: dict[str, Any], seed: bytes, other: object, data: st.DataObject
+) -> None:
+    """Same verdict as the ``jsonschema`` package, on answers that match and on
+    values that mostly do not (the emulator's answer with one part replaced)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    reference = jsonschema.Draft202012Validator(schema)
+    good = value_for(schema, seed)
+    for value in (good, other, _replace_one(good, other, data)):
+        mine = first_problem(value, schema)
+        assert (mine is None) == reference.is_valid(value), (value, mine)
+
+
+def _replace_one(value: Any, new: object, data: st.DataObject) -> Any:
+    """``value`` with one part (itself, an item, a property) replaced by ``new``."""
+    if isinstance(value, list) and value and data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(value) - 1))
+        return [
+            *value[:index],
+            _replace_one(value[index], new, data),
+            *value[index + 1 :],
+        ]
+    if isinstance(value, dict) and value and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(value)))
+        return {**value, key: _replace_one(value[key], new, data)}
+    return new
