@@ -45,6 +45,7 @@ def run_job(
     with_response: bool = False,
     only: Literal["succeeded", "failed"] | None = None,
     on_progress: Callable[[Progress], object] | None = None,
+    schema: object = None,
 ) -> dict[str, int]:
     """Submit (or resume) a job, wait for it and write its results; block meanwhile.
 
@@ -69,6 +70,7 @@ def run_job(
                 job_dir=job_dir,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
+                schema=schema,
             ) as job:
                 await job.wait(poll=poll, on_progress=on_progress)
                 await job.download()

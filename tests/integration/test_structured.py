@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -11,6 +12,7 @@ from typing import Any, TypedDict
 import msgspec
 import pytest
 
+import streambatch as sb
 from streambatch._core.jsonschema import first_problem
 from streambatch._core.structured import asked_schema
 from streambatch.cli import main
@@ -238,3 +240,54 @@ async def test_retry_all_resends_the_replies_that_missed_the_schema(
             assert {r.error.type for r in results if r.error} == {"schema_mismatch"}
             assert await job.retry_failed() == 0  # not retried by default
             assert await job.retry_failed(all_failures=True) == 5
+
+
+async def test_openai_responses_requests_get_text_format(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    requests = [
+        {
+            "custom_id": f"r{n}",
+            "method": "POST",
+            "url": "/v1/responses",
+            "body": {
+                "model": "gpt-4o-mini",
+                "input": f"city {n}",
+                "text": {"verbosity": "low"},
+            },
+        }
+        for n in range(3)
+    ]
+    async with client_for(emulator, "openai") as client:
+        with await client.submit(
+            requests, job_dir=tmp_path / "job", schema=SCHEMA
+        ) as job:
+            results = await finish(job)
+    assert [r.status for r in results] == ["succeeded"] * 3
+    assert all(first_problem(r.parsed, SCHEMA) is None for r in results)
+    line = json.loads(
+        next((tmp_path / "job" / "chunks").glob("*.jsonl")).read_bytes().splitlines()[0]
+    )
+    assert line["body"]["text"]["verbosity"] == "low"
+    assert line["body"]["text"]["format"]["name"] == "Facts"
+    assert line["body"]["text"]["format"]["strict"] is True
+
+
+async def test_run_job_takes_a_schema(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    write_sample(str(tmp_path / "in.jsonl"), "gemini", 4)
+    counts = await asyncio.to_thread(
+        sb.run_job,
+        tmp_path / "in.jsonl",
+        provider="gemini",
+        base_url=emulator.gemini_base_url,
+        job_dir=tmp_path / "job",
+        output=tmp_path / "out.jsonl",
+        poll=sb.PollPolicy(min_delay=0.01, max_delay=0.05),
+        schema=Facts,
+    )
+    assert counts == {"succeeded": 4}
+    assert all(
+        isinstance(row["parsed"]["where"], dict) for row in rows(tmp_path / "out.jsonl")
+    )
