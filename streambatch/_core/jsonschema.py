@@ -16,6 +16,7 @@ A problem is one sentence that starts with the path that failed, in JSONPath for
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -54,7 +55,10 @@ def json_type(value: object) -> str:
 
 
 def _key(path: str, name: str) -> str:
-    return f"{path}.{name}" if _NAME.match(name) else f'{path}["{name}"]'
+    """``path`` and a property: ``$.name``, or ``$["a b"]`` for other keys."""
+    if _NAME.match(name):
+        return f"{path}.{name}"
+    return f"{path}[{json.dumps(name, ensure_ascii=False)}]"
 
 
 def _types(schema: Mapping[str, Any]) -> list[str] | None:

@@ -73,6 +73,13 @@ def test_a_problem_names_the_path_that_failed(value: object, problem: str) -> No
     assert first_problem(value, ORDER) == problem
 
 
+def test_a_key_with_quotes_is_escaped_in_the_path() -> None:
+    schema = {"type": "object", "properties": {'say "hi"': {"type": "string"}}}
+    assert first_problem({'say "hi"': 1}, schema) == (
+        '$["say \\"hi\\""]: expected string, got integer'
+    )
+
+
 def test_keys_that_are_not_names_are_quoted_and_unions_explained() -> None:
     schema = {"type": "object", "properties": {"a b": {"anyOf": [{"type": "string"}]}}}
     assert first_problem({"a b": 1}, schema) == (
