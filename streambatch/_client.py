@@ -15,6 +15,7 @@ from types import TracebackType
 import aiohttp
 
 from ._core.policy import RetryPolicy
+from ._core.structure import json_schema_for
 from ._errors import ConfigError
 from ._io.failures import check_base_url, check_key, is_loopback
 from ._io.http import Transport
@@ -123,6 +124,7 @@ class Client:
         max_bytes: int | None = None,
         keep_files: bool = False,
         completion_window: str | None = None,
+        schema: object = None,
     ) -> Job:
         """Split ``source`` and create its batches; resume if ``job_dir`` has it.
 
@@ -139,6 +141,11 @@ class Client:
             completion_window: the batches' completion window, for an
                 OpenAI-compatible host that offers others than ``24h``
                 (``openai`` only; recorded, so a resume keeps it).
+            schema: structured output: a JSON Schema dict, or a msgspec
+                Struct, dataclass, TypedDict or pydantic model (its JSON
+                Schema). Every request asks the provider for it (its
+                structured-output field is added where absent), and the job's
+                results are checked against it (see docs/structured.md).
 
         Returns:
             The job, its directory locked until ``job.close()``.
@@ -146,8 +153,11 @@ class Client:
         Raises:
             InputError: a line of the input is invalid; nothing was submitted.
             JobError: the directory is locked, or holds a job for another input.
-            ConfigError: a completion window for a provider without them.
+            ConfigError: a completion window for a provider without them, or
+                a JSON Schema that cannot be used.
+            TypeError: ``schema`` is none of the kinds above.
         """
+        wanted = None if schema is None else json_schema_for(schema)
         if completion_window is not None:
             if self.api.name != "openai":
                 raise ConfigError(
@@ -167,6 +177,7 @@ class Client:
                 max_bytes=max_bytes,
                 keep_files=keep_files,
                 completion_window=completion_window,
+                schema=wanted,
             )
             await job.submit()
         except BaseException:

@@ -20,9 +20,11 @@ from ._core.ledger import AttemptLedger, ChunkLedger
 from ._core.lines import LineFramer, Lines, line_ends
 from ._core.manifest import BatchRecord, ChunkRecord, Cost
 from ._core.pricing import CostTally, Price, request_model
+from ._core.structure import structure_for
 from ._io.idfile import chunk_ids
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
+from ._io.schemafile import load_schema
 from ._io.store import JobStore
 from ._models import Result
 from ._providers import provider as provider_named
@@ -94,8 +96,11 @@ async def iter_results(
     provider's reasons). Lines for custom_ids the attempt did not hold are logged
     and dropped. A succeeded count that differs from the provider's is logged.
 
-    Memory: two sets of custom_ids the size of one chunk.
+    Memory: two sets of custom_ids the size of one chunk. ``schema`` None
+    means the job's own, if it was submitted with one.
     """
+    if schema is None:
+        schema = structure_for(load_schema(store.path))
     for chunk in store.manifest.chunks:
         async for rows in result_batches(
             store, chunk, with_response=with_response, schema=schema
@@ -146,15 +151,22 @@ async def encoded_results(
     chunk: ChunkRecord,
     *,
     with_response: bool = False,
+    schema: Any = None,
     pool: WorkerPool | None = None,
 ) -> AsyncIterator[EncodedBlock]:
     """The results of one chunk's requests as :func:`result_batches` gives them
     (spliced), encoded as JSON lines: by ``pool``'s processes where a file is
     large enough to share (``_spliced``), the ledger keeping or dropping
-    records by their custom_ids without decoding them again."""
-    if ChunkLedger(chunk).needs_retried:  # records may be renumbered: decode
+    records by their custom_ids without decoding them again. Where texts must
+    be checked against a ``schema`` (a splice parses none), or records may be
+    renumbered (a chunk of three attempts or more), records are decoded."""
+    if schema is not None or ChunkLedger(chunk).needs_retried:
         async for rows in result_batches(
-            store, chunk, with_response=with_response, splice=True
+            store,
+            chunk,
+            with_response=with_response,
+            schema=schema,
+            splice=schema is None,
         ):
             yield encode_block(rows)
         return
@@ -237,8 +249,6 @@ async def _unanswered(
     return [attempt.missing(cid) for cid in ids if cid in owed]
 
 
-_ENCODER = msgspec.json.Encoder()
-
 Only = Literal["succeeded", "failed", "truncated"]
 """Which records a results file keeps: the succeeded, the failed (everything
 else), or the truncated (cut off at the token limit: ``stop_reason``
@@ -287,10 +297,12 @@ async def write_results(
     a file inside the job directory and a directory are refused (ConfigError).
     ``only`` keeps some of the records (:data:`Only`); the counts cover all of
     them. What their usage cost (at ``prices``, then the provider's table's) is
-    counted and recorded in the job's manifest. ``pool``'s processes (by
-    default none: a thread of this one) share the encoding of large files; the
-    bytes written are the same for any pool.
+    counted and recorded in the job's manifest. A job submitted with a schema
+    has each succeeded text checked against it, and gains ``parsed``.
+    ``pool``'s processes (by default none: a thread of this one) share the
+    encoding of large files; the bytes written are the same for any pool.
     """
+    schema = structure_for(load_schema(store.path))
     counts = ResultCounts()
     tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
@@ -302,7 +314,7 @@ async def write_results(
         for chunk in store.manifest.chunks:
             used = [0, 0]  # input, output tokens
             blocks = encoded_results(
-                store, chunk, with_response=with_response, pool=pool
+                store, chunk, with_response=with_response, schema=schema, pool=pool
             )
             async for block in blocks:
                 buffer += _counted(block, counts, used, only)

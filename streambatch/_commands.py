@@ -18,14 +18,15 @@ import msgspec
 
 from ._client import Client
 from ._core.jobstate import batch_failed, progress_of
-from ._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
+from ._core.lines import LineFramer, Lines, Overlong
 from ._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
-from ._io.reader import file_chunks
+from ._io.reader import file_chunks, first_line
+from ._io.schemafile import read_schema_file
 from ._job import Job
 from ._providers import provider as provider_named, translator_for
 from ._providers.translate import is_openai_line
@@ -143,6 +144,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         max_bytes=args.max_bytes,
         keep_files=args.keep_files,
         completion_window=args.completion_window,
+        schema=read_schema_file(args.schema) if args.schema else None,
     )
     manifest = job.manifest
     _say(
@@ -433,7 +435,7 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
     prices = dict(args.price)
     rules = provider_named(args.provider).pricing
     if translator_for(args.provider) is not None:  # an OpenAI input is read as one
-        first = await asyncio.to_thread(_first_line, args.input)
+        first = await asyncio.to_thread(first_line, args.input)
         if is_openai_line(first):
             rules = rules._replace(shape="body")
     tally = Estimate(rules, model, prices)
@@ -460,15 +462,6 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
             "pass --price MODEL=IN/OUT (USD per million tokens) or --model"
         )
     return tally
-
-
-def _first_line(path: str) -> bytes:
-    """The input's first non-blank line (at most the longest line accepted)."""
-    with open(path, "rb") as file:
-        while line := file.readline(DEFAULT_MAX_LINE_BYTES):
-            if line.strip():
-                return line
-    return b""
 
 
 def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:

@@ -21,6 +21,7 @@ from ._core.jobstate import Progress, progress_of
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
 from ._core.policy import PollPolicy
 from ._core.pricing import Price
+from ._core.structure import structure_for
 from ._download import download_all
 from ._io.http import Transport
 from ._io.jobdir import JobDir
@@ -93,6 +94,7 @@ class Job:
         max_bytes: int | None = None,
         keep_files: bool = False,
         completion_window: str | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> Job:
         """Split ``source`` into the job directory, or resume what is there.
 
@@ -113,6 +115,7 @@ class Job:
             max_bytes=max_bytes,
             keep_files=keep_files,
             completion_window=completion_window,
+            schema=schema,
         )
         return cls(job_dir, manifest, api, transport)
 
@@ -183,9 +186,13 @@ class Job:
         """Every request's result, exactly once (see ``_collect.iter_results``).
 
         Call :meth:`download` first; results of batches not downloaded yet come
-        out as ``missing``.
+        out as ``missing``. ``schema`` decodes each succeeded text into
+        ``Result.parsed`` (a msgspec Struct, dataclass, TypedDict, pydantic
+        model or JSON Schema dict; anything else raises ``TypeError`` here); by
+        default, a job submitted with a schema is checked against it.
         """
-        return iter_results(self.store, with_response=with_response, schema=schema)
+        structure = structure_for(schema)  # refused here, not at the first record
+        return iter_results(self.store, with_response=with_response, schema=structure)
 
     async def write_results(
         self,

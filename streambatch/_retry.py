@@ -18,8 +18,10 @@ from ._core.jobstate import retry_added, unfinished
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord
 from ._core.outcome import is_retryable
+from ._core.structure import structure_for
 from ._errors import JobError
 from ._io.reader import file_chunks
+from ._io.schemafile import load_schema
 from ._io.store import JobStore
 
 __all__ = ("plan_retry",)
@@ -56,10 +58,11 @@ async def plan_retry(
             "been downloaded: wait for the job (streambatch wait) before retrying"
         )
     total = 0
+    schema = structure_for(load_schema(store.path))  # its mismatches are failures
     for chunk in store.manifest.chunks:
         wanted = {
             r.custom_id
-            async for rows in result_batches(store, chunk)
+            async for rows in result_batches(store, chunk, schema=schema)
             for r in rows
             if r.status != "succeeded"
             and (all_failures or is_retryable(r))

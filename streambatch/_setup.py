@@ -6,22 +6,27 @@ job's chunks, so bad input leaves nothing behind and nothing is submitted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._core.jobstate import unfinished
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
+from ._core.structured import SchemaInjector
 from ._errors import ConfigError, InputError, JobError
 from ._io.disk import size_or_none, space_for
 from ._io.jobdir import JobDir, sha256_file
+from ._io.reader import first_line
+from ._io.schemafile import load_schema, save_schema
 from ._io.split import SplitPlan, split_input, split_requests
 from ._providers import input_rules, translator_for
+from ._providers.translate import is_openai_line
 
 __all__ = ("Source", "open_manifest")
 
@@ -41,8 +46,12 @@ async def open_manifest(
     max_bytes: int | None,
     keep_files: bool,
     completion_window: str | None = None,
+    schema: Mapping[str, Any] | None = None,
 ) -> Manifest:
     """The manifest of the job in ``job_dir``: resumed, or made by splitting ``source``.
+
+    ``schema`` (a JSON Schema) is put into every request as the provider's
+    structured-output field, and kept in the job directory for ``results``.
 
     Raises:
         InputError: a line of the input is invalid (nothing was submitted).
@@ -52,12 +61,13 @@ async def open_manifest(
     if existing is not None:
         _check_same_job(existing, provider, base_url, max_requests, max_bytes)
         _check_same_window(existing, completion_window)
+        _check_same_schema(job_dir, schema)
         await _check_same_input(existing, source)
         return existing
     staging = job_dir.path / "chunks.partial"
     shutil.rmtree(staging, ignore_errors=True)
     with space_for(job_dir.path / "chunks", size_or_none(source)):  # DiskFull
-        plan = await _split(source, provider, staging, max_requests, max_bytes)
+        plan = await _split(source, provider, staging, max_requests, max_bytes, schema)
     job_id = uuid.uuid4().hex[:16]
     manifest = Manifest(
         job_id=job_id,
@@ -75,6 +85,8 @@ async def open_manifest(
         completion_window=completion_window,
     )
     shutil.rmtree(staging, ignore_errors=True)
+    if schema is not None:
+        save_schema(job_dir.path, schema)  # before the manifest that implies it
     job_dir.save(manifest)
     return manifest
 
@@ -85,9 +97,22 @@ async def _split(
     staging: Path,
     max_requests: int | None,
     max_bytes: int | None,
+    schema: Mapping[str, Any] | None = None,
 ) -> SplitPlan:
     rules = input_rules(provider)
     translator = translator_for(provider)  # OpenAI lines sent elsewhere
+    rewrite = None
+    if schema is not None:
+        # An OpenAI input to be translated is asked for the schema as OpenAI
+        # lines ask (response_format), which the translation maps.
+        shape = provider
+        if (
+            translator is not None
+            and isinstance(source, str | os.PathLike)
+            and is_openai_line(await asyncio.to_thread(first_line, source))
+        ):
+            shape = "openai"
+        rewrite = SchemaInjector(shape, schema).rewrite
     try:
         if isinstance(source, str | os.PathLike):
             _check_encoding(source)
@@ -98,6 +123,7 @@ async def _split(
                 max_requests=max_requests,
                 max_bytes=max_bytes,
                 translator=translator,
+                rewrite=rewrite,
             )
         return await split_requests(
             source,
@@ -106,6 +132,7 @@ async def _split(
             max_requests=max_requests,
             max_bytes=max_bytes,
             translator=translator,
+            rewrite=rewrite,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -219,6 +246,28 @@ def _check_same_window(manifest: Manifest, asked: str | None) -> None:
         raise ConfigError(
             f"the job was submitted with --completion-window {was}; a resumed job "
             "keeps it (leave the option out, or use a new --job-dir)"
+        )
+
+
+def _check_same_schema(job_dir: JobDir, asked: Mapping[str, Any] | None) -> None:
+    """A resumed job keeps the schema it was submitted with (None asks for
+    nothing).
+
+    Raises:
+        ConfigError: another schema, or one for a job submitted without.
+    """
+    if asked is None:
+        return
+    recorded = load_schema(job_dir.path)
+    if recorded is None:
+        raise ConfigError(
+            "the job was submitted without a schema; a resumed job keeps its "
+            "requests (leave the schema out, or use a new --job-dir)"
+        )
+    if recorded != dict(asked):
+        raise ConfigError(
+            "the job was submitted with another schema; a resumed job keeps it "
+            "(give the same one, leave it out, or use a new --job-dir)"
         )
 
 

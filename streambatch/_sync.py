@@ -46,6 +46,7 @@ def run_job(
     only: Literal["succeeded", "failed"] | None = None,
     on_progress: Callable[[Progress], object] | None = None,
     workers: int | None = None,
+    schema: object = None,
 ) -> dict[str, int]:
     """Submit (or resume) a job, wait for it and write its results; block meanwhile.
 
@@ -70,6 +71,7 @@ def run_job(
                 job_dir=job_dir,
                 max_requests=max_requests,
                 max_bytes=max_bytes,
+                schema=schema,
             ) as job:
                 await job.wait(poll=poll, on_progress=on_progress)
                 await job.download()

@@ -173,6 +173,12 @@ def _new_job(parser: argparse.ArgumentParser) -> None:
         help="the batches' completion window, e.g. 7d, for an OpenAI-compatible "
         "host that offers others (openai only; default 24h; a resume keeps it)",
     )
+    parser.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="structured output: a JSON Schema file; every request asks for it "
+        "and results check each reply against it (see docs/structured.md)",
+    )
 
 
 def _emulator(parser: argparse.ArgumentParser) -> None:

@@ -100,7 +100,11 @@ class AttemptLedger:
 
     def fresh(self, records: list[Result]) -> list[Result]:
         """Keep the records of this attempt's own, owed custom_ids."""
-        kept = self.keep([r.custom_id for r in records], [r.status for r in records])
+        # As the provider counted them: a schema mismatch is its success.
+        counted: list[str] = [
+            "succeeded" if _provider_succeeded(r) else r.status for r in records
+        ]
+        kept = self.keep([r.custom_id for r in records], counted)
         rows = [records[i] for i in kept] if len(kept) < len(records) else records
         if self._sends is not None:
             rows = [self._sent(row) for row in rows]
@@ -176,3 +180,12 @@ class AttemptLedger:
         if count == row.attempt:
             return row
         return msgspec.structs.replace(row, attempt=count)
+
+
+def _provider_succeeded(row: Result) -> bool:
+    """Whether the provider counted the record succeeded: a reply that does not
+    match the user's schema is errored here, but succeeded there."""
+    if row.status == "succeeded":
+        return True
+    error = row.error
+    return error is not None and error.type == "schema_mismatch"

@@ -24,6 +24,7 @@ from .._core.manifest import BatchRecord, Manifest, decode_manifest, encode_mani
 from .._errors import JobError, JobLocked
 from .disk import replace_file
 from .reader import file_chunks
+from .schemafile import SCHEMA_FILE
 
 __all__ = ("JobDir", "holder", "read_manifest", "request_cancel", "sha256_file")
 
@@ -35,7 +36,7 @@ CANCEL = "cancel"
 # the job folders empty, the split's staging, a temporary manifest not renamed.
 _BEFORE_MANIFEST = frozenset(
     {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
-)
+) | {SCHEMA_FILE, SCHEMA_FILE + ".tmp"}  # a job's schema is written first
 _JOB_FOLDERS = ("chunks", "downloads")
 
 

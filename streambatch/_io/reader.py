@@ -10,7 +10,9 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator
 
-__all__ = ("CHUNK_BYTES", "file_chunks")
+from .._core.lines import DEFAULT_MAX_LINE_BYTES
+
+__all__ = ("CHUNK_BYTES", "file_chunks", "first_line")
 
 CHUNK_BYTES = 1024 * 1024
 """How much is read per file read (and per thread hop)."""
@@ -30,3 +32,13 @@ async def file_chunks(
             file.seek(offset)
         while chunk := await asyncio.to_thread(file.read, chunk_bytes):
             yield chunk
+
+
+def first_line(path: str | os.PathLike[str]) -> bytes:
+    """The file's first non-blank line, at most the longest line accepted
+    (blocking: call it in a thread)."""
+    with open(path, "rb") as file:
+        while line := file.readline(DEFAULT_MAX_LINE_BYTES):
+            if line.strip():
+                return line
+    return b""

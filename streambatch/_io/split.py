@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,14 @@ from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
 from .utf8 import Utf8Check
 
-__all__ = ("ChunkPlan", "SplitPlan", "split_input", "split_requests")
+__all__ = ("ChunkPlan", "Rewrite", "SplitPlan", "split_input", "split_requests")
+
+Rewrite = Callable[
+    [list[Lines | Overlong]], tuple[list[Lines | Overlong], list[Problem]]
+]
+"""Rewrites each line before it is checked, line for line (``--schema`` adds the
+structured-output field: ``_core.structured.SchemaInjector.rewrite``), and
+returns the problems it found."""
 
 _BOM = b"\xef\xbb\xbf"
 _ENCODE_BYTES = 1024 * 1024  # requests from Python are checked in runs this large
@@ -79,6 +86,7 @@ async def split_input(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_problems: int = 50,
     translator: LineTranslator | None = None,
+    rewrite: Rewrite | None = None,
 ) -> SplitPlan:
     """Split a JSONL input file into chunk files under the provider's limits.
 
@@ -92,6 +100,8 @@ async def split_input(
         max_problems: how many bad lines to list (all are counted).
         translator: translates the input first, if it applies to its first line
             (an OpenAI chat-completions input for another provider).
+        rewrite: rewrites the lines before they are checked or translated (the
+            input's sha256 is still that of the file).
 
     Returns:
         The plan: the input's sha256 and size, and each chunk.
@@ -106,7 +116,9 @@ async def split_input(
     Lines may end in ``\\r\\n``; chunks always use ``\\n``. A leading UTF-8 BOM is
     dropped; blank lines are skipped but keep their line numbers.
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, translator)
+    job = _Job(
+        provider, out_dir, max_requests, max_bytes, max_problems, translator, rewrite
+    )
     framer = LineFramer(max_line_bytes)
     utf8 = Utf8Check(os.fspath(path), max_problems)
     # The input is opened on the loop (a local open is instant): a task cancelled
@@ -137,6 +149,7 @@ async def split_requests(
     max_bytes: int | None = None,
     max_problems: int = 50,
     translator: LineTranslator | None = None,
+    rewrite: Rewrite | None = None,
 ) -> SplitPlan:
     """Split requests given in Python (dicts or msgspec structs) into chunk files.
 
@@ -149,6 +162,7 @@ async def split_requests(
         max_bytes: as for :func:`split_input`.
         max_problems: as for :func:`split_input`.
         translator: as for :func:`split_input`.
+        rewrite: as for :func:`split_input`.
 
     Returns:
         The plan; ``input_sha256`` and ``input_bytes`` describe the encoded lines.
@@ -156,7 +170,9 @@ async def split_requests(
     Raises:
         As :func:`split_input`; problems are numbered by request (1-based).
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, translator)
+    job = _Job(
+        provider, out_dir, max_requests, max_bytes, max_problems, translator, rewrite
+    )
     lines = _Encoder(job)
     async with job:
         if isinstance(requests, AsyncIterable):
@@ -220,7 +236,9 @@ class _Job:
         max_bytes: int | None,
         max_problems: int,
         translator: LineTranslator | None = None,
+        rewrite: Rewrite | None = None,
     ) -> None:
+        self._rewrite = rewrite
         limits = limits_for(provider.limits, max_requests, max_bytes, provider.name)
         self.splitter = Splitter(provider.lines, limits, max_problems, translator)
         self._keyed = provider.lines.keyed  # ids in "key", not "custom_id"
@@ -254,11 +272,21 @@ class _Job:
 
     async def feed(self, frames: list[Lines | Overlong], raw: bytes = b"") -> None:
         """Check ``frames``; hash ``raw`` (the input bytes they came from)."""
+        if self._rewrite is not None:
+            frames = self._rewritten(frames)
         step = self.splitter.feed(frames)
         self._ids.add_batches(step.ids)
         await self._drain()
         work = asyncio.to_thread(self._apply, raw, step)
         self._pending = asyncio.ensure_future(work)
+
+    def _rewritten(self, frames: list[Lines | Overlong]) -> list[Lines | Overlong]:
+        """The frames as ``rewrite`` makes them; its problems are reported."""
+        assert self._rewrite is not None
+        frames, problems = self._rewrite(frames)
+        for problem in problems:
+            self.splitter.report(problem)
+        return frames
 
     async def _drain(self) -> None:
         # Shielded: a cancelled split must not stop waiting for a worker that

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
+from .._core.structure import SchemaMismatch, structure_for
 from .._models import Result, ResultError
 from . import codec_for
 from .codec import ResultCodec
@@ -42,10 +43,11 @@ class ResultParser:
 
     Args:
         provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
-        schema: a type msgspec can decode (a ``msgspec.Struct``, a ``dict``...);
-            each succeeded record's text is decoded into it and put in
-            ``Result.parsed``. A text that does not match makes the record
-            ``errored`` (type ``schema_mismatch``), keeping its text.
+        schema: a msgspec Struct, dataclass, TypedDict, pydantic model or JSON
+            Schema dict (``_core/structure.py``); each succeeded record's text
+            is decoded into it and put in ``Result.parsed``. A text that does
+            not match makes the record ``errored`` (type ``schema_mismatch``,
+            the message naming the path that failed), keeping its text.
         with_response: keep the provider's raw response body in ``Result.response``.
         batch_id: stamped on every record.
         attempt: stamped on every record.
@@ -53,7 +55,8 @@ class ResultParser:
         source: names the file in error messages.
 
     Raises:
-        ConfigError: the provider is not known.
+        ConfigError: the provider is not known, or a JSON Schema is unusable.
+        TypeError: ``schema`` is not one of the kinds above.
 
     ``feed(chunk)`` accepts chunks cut at any byte and returns the records they
     complete; ``close()`` returns the records of an unterminated last line.
@@ -76,7 +79,7 @@ class ResultParser:
             provider, batch_id=batch_id, attempt=attempt, with_response=with_response
         )
         self._framer = LineFramer(max_line_bytes)
-        self._schema = None if schema is None else msgspec.json.Decoder(schema)
+        self._schema = structure_for(schema)
         self._source = source
         self._head: bytes | None = b""  # None once the start was checked for a BOM
 
@@ -145,7 +148,7 @@ class ResultParser:
             return record
         try:
             parsed = self._schema.decode(record.text)
-        except msgspec.DecodeError as exc:
+        except SchemaMismatch as exc:
             error = ResultError(type="schema_mismatch", message=str(exc))
             return msgspec.structs.replace(record, status="errored", error=error)
         return msgspec.structs.replace(record, parsed=parsed)

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from ._structured import requested_schema, value_for
+
 _VOCABULARY = [
     "alpha",
     "amber",
@@ -122,11 +124,16 @@ def make_reply(body: Mapping[str, Any], reply_words: int) -> Reply:
         reply_words: Words wanted; ``max_tokens`` and its kin cap them.
 
     Returns:
-        The reply; ``truncated`` is true when the token cap cut it short.
+        The reply; ``truncated`` is true when the token cap cut it short. A
+        request that asks for a JSON Schema is answered JSON that matches it
+        (cut short, so no longer matching, when the cap is below its tokens).
     """
     data = canonical(body)
     digest = hashlib.blake2b(data, digest_size=32).digest()
     cap = token_cap(body)
+    schema = requested_schema(body)
+    if schema is not None:
+        return _structured(schema, digest, cap, max(1, len(data) // 4))
     count = max(1, reply_words)
     truncated = cap is not None and cap < count
     if cap is not None:
@@ -137,6 +144,18 @@ def make_reply(body: Mapping[str, Any], reply_words: int) -> Reply:
     ]
     text = " ".join(words).capitalize() + ("" if truncated else ".")
     return Reply(text, max(1, len(data) // 4), count, truncated)
+
+
+def _structured(
+    schema: Mapping[str, Any], digest: bytes, cap: int | None, input_tokens: int
+) -> Reply:
+    """A JSON answer matching ``schema``: about four characters a token."""
+    text = msgspec.json.encode(value_for(schema, digest)).decode()
+    tokens = max(1, len(text) // 4)
+    truncated = cap is not None and cap < tokens
+    if truncated and cap is not None:
+        text, tokens = text[: cap * 4], cap
+    return Reply(text, input_tokens, tokens, truncated)
 
 
 def expected_text(

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from streambatch._core.jobstate import BatchState
 from streambatch._core.ledger import ChunkLedger
 from streambatch._core.manifest import BatchRecord, ChunkRecord, Planned
-from streambatch._models import Result
+from streambatch._models import Result, ResultError
 
 IDS = [f"r{k}" for k in range(12)]
 
@@ -75,3 +75,31 @@ def test_one_record_per_request_from_its_newest_attempt(
         assert (row.status == "succeeded") == answered
         if not answered:
             assert row.error is not None and row.error.type == "missing"
+
+
+def test_a_reply_that_misses_the_schema_still_counts_as_the_providers_success() -> None:
+    record = BatchRecord(
+        attempt=1,
+        n_requests=2,
+        batch_id="b1",
+        state=BatchState.COMPLETED,
+        succeeded=2,
+        plan=[Planned(kind="output", path="p")],
+        downloads={"output": 1},
+    )
+    chunk = ChunkRecord(
+        index=0, path="c", n_requests=2, n_bytes=1, first_line=1, batches=[record]
+    )
+    ledger = ChunkLedger(chunk)
+    attempt = ledger.attempt(record, {"a", "b"})
+    mismatch = ResultError(type="schema_mismatch", message="$.x: expected integer")
+    rows = [
+        Result(custom_id="a", status="succeeded"),
+        Result(custom_id="b", status="errored", error=mismatch),
+    ]
+    assert len(attempt.fresh(rows)) == 2
+    assert attempt.count_mismatch() is None  # no warning that the counts differ
+    other = ledger.attempt(record, {"a", "b"})
+    failed = ResultError(type="server_error", message="boom")
+    other.fresh([rows[0], Result(custom_id="b", status="errored", error=failed)])
+    assert other.count_mismatch() == (2, 1)
