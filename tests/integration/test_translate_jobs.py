@@ -18,6 +18,7 @@ import pytest
 import streambatch as sb
 from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Timings, expected_text
+from streambatch.testing.sample import write_sample
 
 from .test_cli import POLL
 from .test_jobs import client_for, finish
@@ -362,3 +363,37 @@ async def test_openai_requests_given_from_python_are_translated(
     assert {r.status for r in results} == {"succeeded"}
     [batch] = emulator.records.batches("anthropic")
     assert {p["stop_sequences"][0] for p in batch.requests().values()} == {"END"}
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
+    "required": ["answer", "score"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+async def test_a_schema_reaches_a_translated_request_as_the_target_asks(
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str
+) -> None:
+    """An OpenAI file sent to another provider with a schema: the schema is
+    asked for in the target's own field, and every answer is parsed."""
+    write_sample(str(tmp_path / "in.jsonl"), "openai", 20)
+    async with client_for(emulator, provider) as client:
+        with await client.submit(
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", schema=SCHEMA
+        ) as job:
+            results = await finish(job)
+    [batch] = emulator.records.batches(provider)
+    for request in batch.requests().values():
+        if provider == "anthropic":
+            assert request["output_config"]["format"]["schema"] == SCHEMA
+        else:
+            config = request["generationConfig"]
+            assert config["responseMimeType"] == "application/json"
+            assert config["responseJsonSchema"]["properties"] == SCHEMA["properties"]
+    assert len(results) == 20
+    for result in results:
+        assert result.status == "succeeded", result
+        assert set(result.parsed) == {"answer", "score"}
