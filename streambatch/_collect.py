@@ -17,7 +17,7 @@ import msgspec
 
 from ._core.ledger import ChunkLedger
 from ._core.lines import LineFramer, Lines
-from ._core.manifest import ChunkRecord, Cost
+from ._core.manifest import ChunkRecord, Cost, Tally
 from ._core.pricing import CostTally, Price, request_model
 from ._io.output import check_output, open_output
 from ._io.reader import file_chunks
@@ -199,6 +199,7 @@ async def write_results(
     counted and recorded in the job's manifest.
     """
     counts = ResultCounts()
+    errors: Counter[str] = Counter()  # failed records by error type
     tally = CostTally(prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
@@ -211,6 +212,7 @@ async def write_results(
                 store, chunk, with_response=with_response, splice=True
             ):
                 _count(rows, counts, used)
+                errors.update(r.error.type for r in rows if r.error is not None)
                 if only == "truncated":
                     rows = [r for r in rows if r.stop_reason == "max_tokens"]
                 elif only is not None:
@@ -225,6 +227,7 @@ async def write_results(
         await file.write(bytes(buffer))
     counts.cost = tally.cost()
     store.record_cost(counts.cost)
+    store.record_tally(Tally(statuses=dict(counts), errors=dict(errors)))
     return counts
 
 

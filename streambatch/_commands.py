@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from ._client import Client
+from ._core.health import warnings_of
 from ._core.jobstate import batch_failed, progress_of
 from ._core.lines import LineFramer, Lines, Overlong
 from ._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
+from ._core.metrics import metrics_of
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
@@ -161,7 +163,11 @@ async def _wait(
 
     ticker = asyncio.create_task(tick()) if view.live else None
     try:
-        await job.wait(poll=policy or _poll(args), on_progress=view.update)
+        await job.wait(
+            poll=policy or _poll(args),
+            on_progress=view.update,
+            stall_after=getattr(args, "stall_after", None),
+        )
     finally:
         if ticker is not None:
             ticker.cancel()
@@ -288,6 +294,7 @@ async def status(args: argparse.Namespace) -> int:
     """``status``: what the job directory records (no network, no lock)."""
     manifest = read_manifest(args.job_dir)
     progress = progress_of(manifest)
+    warnings = warnings_of(manifest, time.time(), stall_after=args.stall_after)
     if args.json:
         document = {
             "job_id": manifest.job_id,
@@ -309,6 +316,8 @@ async def status(args: argparse.Namespace) -> int:
                 }
                 for c in manifest.chunks
             ],
+            "metrics": metrics_of(manifest),
+            "warnings": warnings,
         }
         print(msgspec.json.encode(document).decode())
     else:
@@ -320,6 +329,8 @@ async def status(args: argparse.Namespace) -> int:
                 f"{manifest.cost.output_tokens:,} output tokens; prices as of "
                 f"{manifest.cost.prices_as_of})"
             )
+        for warning in warnings:
+            print(f"warning: {warning.message}")
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, _commands
+from . import __version__, _commands, _jobs
 from ._args import OneLineParser, check_args, count, seconds
 from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
@@ -133,6 +133,17 @@ def _polling(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest wait between polls of a batch (default 300; 5 on the emulator)",
     )
+    _stall(parser)
+
+
+def _stall(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-after",
+        type=seconds,
+        metavar="SECONDS",
+        help="warn of a batch whose state and counts have not changed for SECONDS "
+        "(default: never; Anthropic batches report counts only when they end)",
+    )
 
 
 def _splitting(parser: argparse.ArgumentParser) -> None:
@@ -246,7 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show what a job directory records")
     status.add_argument("job_dir", metavar="DIR", help="the job directory")
     status.add_argument("--json", action="store_true", help="print JSON")
+    _stall(status)
     status.set_defaults(handler=_commands.status)
+
+    jobs = commands.add_parser(
+        "jobs", help="list the job directories under ROOT with state, counts and cost"
+    )
+    jobs.add_argument(
+        "root", metavar="ROOT", nargs="?", default=".", help="where to look (default .)"
+    )
+    jobs.add_argument("--json", action="store_true", help="print JSON")
+    jobs.set_defaults(handler=_jobs.jobs, sync=True)
 
     wait = commands.add_parser("wait", help="poll until every batch has ended")
     wait.add_argument("job_dir", metavar="DIR", help="the job directory")
