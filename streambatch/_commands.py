@@ -30,7 +30,17 @@ from ._io.reader import file_chunks
 from ._job import Job
 from ._view import ProgressView, describe
 
-__all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
+__all__ = (
+    "adopt",
+    "cancel",
+    "estimate",
+    "results",
+    "retry",
+    "run",
+    "status",
+    "submit",
+    "wait",
+)
 
 _ENCODER = msgspec.json.Encoder()
 EXIT_FAILURE = 1
@@ -465,3 +475,25 @@ def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:
             tally.add(frame.data, frame.first_line)
         else:
             tally.skipped(frame.line)
+
+
+async def adopt(args: argparse.Namespace) -> int:
+    """``adopt``: make a job of a batch another tool created (``_adopt``)."""
+    async with _client(args, args.provider, args.base_url) as client:
+        with await client.adopt(
+            args.batch_id, job_dir=args.job_dir, requests=args.input
+        ) as job:
+            chunk = job.manifest.chunks[0]
+            known = (
+                "known by the custom_ids of its results (its requests cannot be "
+                "retried)"
+                if chunk.ids_only
+                else "its requests in the job"
+            )
+            print(
+                f"adopted batch {chunk.batch.batch_id} ({job.manifest.provider}, "
+                f"{chunk.n_requests:,} requests, {chunk.batch.state}), {known}; "
+                f"next: streambatch wait {args.job_dir}, then streambatch results "
+                f"{args.job_dir} -o RESULTS"
+            )
+    return 0

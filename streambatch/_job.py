@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._adopted_ids import write_adopted_ids
 from ._collect import Only, ResultCounts, iter_results, write_results
 from ._core.health import HealthWarning, warnings_of
 from ._core.jobstate import Progress, progress_of
@@ -189,8 +190,13 @@ class Job:
             )
 
     async def download(self) -> int:
-        """Download the files of every ended batch not yet on disk; return how many."""
-        return await download_all(self.store, self.api, self.transport)
+        """Download the files of every ended batch not yet on disk; return how many.
+
+        An adopted batch known by its results only gets its custom_ids from
+        them then (``_adopted_ids``)."""
+        count = await download_all(self.store, self.api, self.transport)
+        await write_adopted_ids(self.store)
+        return count
 
     def results(
         self, *, with_response: bool = False, schema: Any = None

@@ -21,6 +21,7 @@ from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
+from ._providers.foreign import ADOPTABLE
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -332,6 +333,28 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--model", help="price every request as this model")
     _pricing(estimate)
     estimate.set_defaults(handler=_commands.estimate)
+
+    adopt = commands.add_parser(
+        "adopt", help="make a job of a batch another tool created"
+    )
+    adopt.add_argument("batch_id", metavar="BATCH_ID", help="the provider's batch id")
+    adopt.add_argument(
+        "--provider",
+        required=True,
+        choices=list(ADOPTABLE),
+        help="the provider the batch runs at",
+    )
+    adopt.add_argument(
+        "--job-dir", required=True, help="a new directory for the job's state"
+    )
+    adopt.add_argument(
+        "--input",
+        metavar="FILE",
+        help="the batch's requests (JSONL), so its failures can be retried where "
+        "the provider keeps no input file (Anthropic)",
+    )
+    _common(adopt)
+    adopt.set_defaults(handler=_commands.adopt)
 
     emulator = commands.add_parser(
         "emulator", help="serve the built-in provider emulator on loopback"
