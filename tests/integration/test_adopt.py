@@ -73,7 +73,7 @@ async def test_an_openai_sdk_batch_adopted_waited_collected_and_retried(
         failed = {c for c, r in first.items() if r["status"] != "succeeded"}
         assert failed and all(r["batch_id"] == batch_id for r in first.values())
 
-        status = json.loads((await _status(job, capsys)))
+        status = json.loads(await _status(job, capsys))
         metrics = status["metrics"]
         assert metrics["requests"] == metrics["done"] == 40
         assert metrics["failed"] == len(failed)
