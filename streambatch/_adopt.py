@@ -12,7 +12,9 @@ Steps, each safe to cut short (running the same adoption again takes it up):
    (Anthropic keeps no input, or the input file is gone) the chunk is known by
    its custom_ids only, taken from the results once downloaded
    (``_adopted_ids``), and its requests cannot be retried;
-4. the manifest is written, and the batch's status applied as a poll's.
+4. the manifest is written, the batch's status in it as a poll's would be.
+
+The caller (``Client.adopt``) makes the ``Job`` of the directory and manifest.
 
 The chunk is made in ``chunks.partial/`` and moved into ``chunks/`` only when
 whole, right before the manifest: a directory never holds job files without a
@@ -35,6 +37,7 @@ from ._collect import decode_id
 from ._core.adoption import (
     ADOPTED_CHUNK,
     AdoptedInput,
+    FirstStatus,
     adoption_job_id,
     adoption_manifest,
 )
@@ -47,9 +50,7 @@ from ._io.failures import gone_is_lost
 from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._io.reader import file_chunks
-from ._job import Job
-from ._poll import apply_status
-from ._providers.batches import BatchAPI
+from ._providers.batches import BatchAPI, BatchStatus
 from ._providers.foreign import Foreign, check_adoptable, describe, input_download
 
 __all__ = ("adopt_batch",)
@@ -65,8 +66,9 @@ async def adopt_batch(
     *,
     base_url: str,
     requests: str | os.PathLike[str] | None = None,
-) -> Job:
-    """The job of batch ``batch_id``, made in ``job_dir`` (or the one there).
+) -> tuple[JobDir, Manifest]:
+    """The job of batch ``batch_id``, made in ``job_dir`` (or the one there):
+    its locked directory and its manifest.
 
     Raises:
         ConfigError: the provider's batches cannot be adopted.
@@ -81,8 +83,9 @@ async def adopt_batch(
         manifest = directory.load()
         if manifest is not None:
             _check_same(manifest, api.name, batch_id, directory.path)
-            return Job(directory, manifest, api, transport)
-        return await _adopt(batch_id, directory, api, transport, base_url, requests)
+            return directory, manifest
+        manifest = await _adopt(batch_id, directory, api, transport, base_url, requests)
+        return directory, manifest
     except BaseException:
         directory.close()
         raise
@@ -105,7 +108,7 @@ async def _adopt(
     transport: Transport,
     base_url: str,
     requests: str | os.PathLike[str] | None,
-) -> Job:
+) -> Manifest:
     foreign = await _describe(api, transport, batch_id, base_url)
     job_id = adoption_job_id(
         api.name, base_url, batch_id, str(directory.path.absolute())
@@ -129,17 +132,26 @@ async def _adopt(
         base_url=base_url,
         batch_id=batch_id,
         requests=known,
+        status=_first(api, foreign.status),
         now=time.time(),
         endpoint=foreign.endpoint,
         created_at=foreign.created_at,
         input_file_id=foreign.input_file_id,
     )
     directory.save(manifest)
-    job = Job(directory, manifest, api, transport)
-    (chunk, record), *_ = job.attempts()
-    apply_status(job.store, api, chunk, record, foreign.status)
     log.info("batch %s adopted as job %s", batch_id, job_id)
-    return job
+    return manifest
+
+
+def _first(api: BatchAPI, status: BatchStatus) -> FirstStatus:
+    return FirstStatus(
+        state=status.state,
+        total=status.total,
+        succeeded=status.succeeded,
+        failed=status.failed,
+        errors=status.errors,
+        plan=api.downloads(status) if status.terminal else None,
+    )
 
 
 async def _describe(

@@ -199,7 +199,7 @@ class Client:
                 holds another job.
             InputError: ``requests`` does not match the batch.
         """
-        return await adopt_batch(
+        directory, manifest = await adopt_batch(
             batch_id,
             job_dir,
             self.api,
@@ -207,6 +207,7 @@ class Client:
             base_url=self.base_url,
             requests=requests,
         )
+        return Job(directory, manifest, self.api, self.transport)
 
     def open_job(self, job_dir: str | os.PathLike[str]) -> Job:
         """Open an existing job directory (locking it) to wait, collect or cancel.

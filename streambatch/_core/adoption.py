@@ -1,8 +1,9 @@
 """A job made of a batch another tool created: its first manifest, as a value.
 
 Pure: no I/O, no clock (``now`` comes in). The adopted batch is the one attempt
-of the job's one chunk, recorded as created (its id known), not yet polled: the
-first status, applied as any poll's is, records its state, counts and times.
+of the job's one chunk, recorded as created (its id known), with the status the
+adoption saw applied as any poll's is (``status_seen``): its state, counts,
+times and, for a batch that has ended, its download plan.
 Its ``creating_since`` is the adoption's time (the job sent no create); the
 provider's creation time is its ``created_at``.
 
@@ -17,9 +18,17 @@ import hashlib
 
 import msgspec
 
-from .manifest import Adoption, BatchRecord, ChunkRecord, Manifest
+from .jobstate import status_seen
+from .manifest import Adoption, BatchRecord, ChunkRecord, Manifest, Planned
+from .states import BatchState
 
-__all__ = ("ADOPTED_CHUNK", "AdoptedInput", "adoption_job_id", "adoption_manifest")
+__all__ = (
+    "ADOPTED_CHUNK",
+    "AdoptedInput",
+    "FirstStatus",
+    "adoption_job_id",
+    "adoption_manifest",
+)
 
 ADOPTED_CHUNK = "chunks/adopted-00000.jsonl"
 """The adopted job's one chunk file, relative to the job directory."""
@@ -51,6 +60,17 @@ class AdoptedInput(msgspec.Struct, frozen=True, kw_only=True):
     ids_only: bool = False
 
 
+class FirstStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The batch's status when it was adopted (see ``jobstate.status_seen``)."""
+
+    state: BatchState
+    total: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    errors: list[str] = []
+    plan: list[Planned] | None = None
+
+
 def adoption_manifest(
     *,
     job_id: str,
@@ -58,6 +78,7 @@ def adoption_manifest(
     base_url: str,
     batch_id: str,
     requests: AdoptedInput,
+    status: FirstStatus,
     now: float,
     endpoint: str | None = None,
     created_at: float | None = None,
@@ -76,6 +97,16 @@ def adoption_manifest(
         batch_id=batch_id,
         created_at=created_at,
     )
+    step = status_seen(
+        record,
+        state=status.state,
+        total=status.total,
+        succeeded=status.succeeded,
+        failed=status.failed,
+        errors=status.errors,
+        plan=status.plan,
+        now=now,
+    )
     chunk = ChunkRecord(
         index=0,
         path=ADOPTED_CHUNK,
@@ -83,7 +114,7 @@ def adoption_manifest(
         n_bytes=requests.n_bytes,
         first_line=1,
         endpoint=endpoint,
-        batches=[record],
+        batches=[record if step is None else step.record],
         ids_only=requests.ids_only,
     )
     return Manifest(
