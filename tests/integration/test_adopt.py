@@ -81,6 +81,13 @@ async def test_an_openai_sdk_batch_adopted_waited_collected_and_retried(
         assert metrics["batch_times"][0]["batch_id"] == batch_id
         assert metrics["batch_times"][0]["seconds"] is not None
         assert [w["kind"] for w in status["warnings"]] == ["error_rate"]
+        assert await cli("status", job) == 0
+        shown = capsys.readouterr().out
+        rate = f"{len(failed) / 40:.1%}"
+        assert (
+            f"warning: {rate} of the requests done failed ({len(failed)} of 40)"
+            in shown
+        )
 
         # The job's retry resends the failures from the downloaded input file.
         server.config.faults.item_error_rate = 0.0
@@ -218,3 +225,41 @@ async def test_an_unknown_batch_and_a_provider_without_adoption(
     with pytest.raises(SystemExit) as exited:
         main(["adopt", "b", "--provider", "gemini", "--job-dir", job])
     assert exited.value.code == 2
+
+
+async def test_an_azure_sdk_batch_adopted_through_the_classic_routes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    config = EmulatorConfig(timings=Timings.instant(), api_key="azure-key")
+    async with Emulator(config) as server:
+        async with openai.AsyncAzureOpenAI(
+            api_key="azure-key",
+            azure_endpoint=server.azure_endpoint,
+            api_version="2024-10-21",
+            max_retries=0,
+        ) as client:
+            uploaded = await client.files.create(
+                file=("in.jsonl", io.BytesIO(jsonl([chat_line(i) for i in range(9)]))),
+                purpose="batch",
+                expires_after={"anchor": "created_at", "seconds": 1_209_600},
+            )
+            created = await client.batches.create(
+                input_file_id=uploaded.id,
+                endpoint="/v1/chat/completions",
+                completion_window="24h",
+            )
+        url = server.azure_endpoint + "/openai?api-version=2024-10-21"
+        async with sb.Client("azure", base_url=url) as sbc:
+            with await sbc.adopt(created.id, job_dir=tmp_path / "job") as job:
+                await job.wait(poll=sb.PollPolicy(min_delay=0.01, max_delay=0.05))
+                await job.download()
+                got = [r async for r in job.results()]
+                adopted = job.manifest.adopted
+                created_at = job.manifest.chunks[0].batch.created_at
+        paths = {r.path for r in server.records.requests}
+    assert sorted(r.custom_id for r in got) == sorted(f"r-{i}" for i in range(9))
+    assert {r.status for r in got} == {"succeeded"}
+    assert adopted is not None and adopted.input_file_id == uploaded.id
+    assert created_at is not None  # the provider's ISO time, read
+    assert f"/azure/openai/files/{uploaded.id}/content" in paths
