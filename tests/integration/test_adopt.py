@@ -263,3 +263,30 @@ async def test_an_azure_sdk_batch_adopted_through_the_classic_routes(
     assert adopted is not None and adopted.input_file_id == uploaded.id
     assert created_at is not None  # the provider's ISO time, read
     assert f"/azure/openai/files/{uploaded.id}/content" in paths
+
+
+async def test_an_openai_batch_whose_input_file_is_gone_is_known_by_its_results(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job, out = str(tmp_path / "job"), tmp_path / "out.jsonl"
+    async with emulator() as server:
+        batch_id, input_id = await openai_batch(server, 7)
+        async with openai.AsyncOpenAI(
+            base_url=server.openai_base_url, api_key="test"
+        ) as client:
+            for _ in range(500):
+                if (await client.batches.retrieve(batch_id)).status == "completed":
+                    break
+                await asyncio.sleep(0.01)
+            await client.files.delete(input_id)
+        base = ["--base-url", server.openai_base_url]
+        adopt = ["adopt", batch_id, "--provider", "openai", "--job-dir", job, *base]
+        assert await cli(*adopt) == 0
+        assert "known by the custom_ids of its results" in capsys.readouterr().out
+        # ended already: collected at once
+        assert await cli("results", job, "-o", str(out)) == 0
+    got = records(out)
+    assert sorted(got) == sorted(f"r-{i}" for i in range(7))
+    assert {r["status"] for r in got.values()} == {"succeeded"}
+    cost = read_manifest(job).cost
+    assert cost is not None and cost.unpriced == []  # body.model, from the results
