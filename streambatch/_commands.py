@@ -339,6 +339,10 @@ async def status(args: argparse.Namespace) -> int:
                 f"{manifest.cost.output_tokens:,} output tokens; prices as of "
                 f"{manifest.cost.prices_as_of})"
             )
+        if manifest.tally is not None and manifest.tally.errors:
+            errors = sorted(manifest.tally.errors.items(), key=lambda e: -e[1])
+            shown = ", ".join(f"{kind} {n:,}" for kind, n in errors)
+            print(f"errors by type, in the results written: {shown}")
         for warning in warnings:
             print(f"warning: {warning.message}")
     return 0

@@ -83,6 +83,7 @@ async def test_an_openai_sdk_batch_adopted_waited_collected_and_retried(
         assert [w["kind"] for w in status["warnings"]] == ["error_rate"]
         assert await cli("status", job) == 0
         shown = capsys.readouterr().out
+        assert "errors by type, in the results written: " in shown
         rate = f"{len(failed) / 40:.1%}"
         assert (
             f"warning: {rate} of the requests done failed ({len(failed)} of 40)"
