@@ -11,7 +11,8 @@ Steps, each safe to cut short (running the same adoption again takes it up):
    downloaded; a file the user gives (``--input``) is copied; otherwise
    (Anthropic keeps no input, or the input file is gone) the chunk is known by
    its custom_ids only, taken from the results once downloaded
-   (``_adopted_ids``), and its requests cannot be retried;
+   (``_adopted_ids``), and its requests cannot be retried. A Gemini batch
+   needs its requests given (the API gives no uploaded file back);
 4. the manifest is written, the batch's status in it as a poll's would be.
 
 The caller (``Client.adopt``) makes the ``Job`` of the directory and manifest.
@@ -44,14 +45,21 @@ from ._core.adoption import (
 from ._core.flow import HttpRequest
 from ._core.lines import LineFramer, Lines, Overlong
 from ._core.manifest import Manifest
-from ._errors import HTTPStatusError, InputError, JobError, ResultsLost
+from ._errors import ConfigError, HTTPStatusError, InputError, JobError, ResultsLost
 from ._io.claims import claim
 from ._io.failures import gone_is_lost
 from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._io.reader import file_chunks
 from ._providers.batches import BatchAPI, BatchStatus
-from ._providers.foreign import Foreign, check_adoptable, describe, input_download
+from ._providers.foreign import (
+    INPUT_ONLY,
+    Foreign,
+    batch_id_of,
+    check_adoptable,
+    describe,
+    input_download,
+)
 
 __all__ = ("adopt_batch",)
 
@@ -78,6 +86,12 @@ async def adopt_batch(
             or the file holds another number of requests than the batch.
     """
     check_adoptable(api)
+    batch_id = batch_id_of(api, batch_id)
+    if requests is None and api.name in INPUT_ONLY:
+        raise ConfigError(
+            f"a {api.name} batch is adopted with --input FILE, its requests: the "
+            f"{api.name} API gives no uploaded file back"
+        )
     directory = JobDir.open(job_dir, create=True)
     try:
         manifest = directory.load()

@@ -15,17 +15,31 @@ from .._errors import ConfigError
 from .batches import BatchAPI, BatchState, BatchStatus, Planned
 from .openai_api import unix_time
 
-__all__ = ("ADOPTABLE", "Foreign", "check_adoptable", "describe", "input_download")
+__all__ = (
+    "ADOPTABLE",
+    "INPUT_ONLY",
+    "Foreign",
+    "batch_id_of",
+    "check_adoptable",
+    "describe",
+    "input_download",
+)
 
-ADOPTABLE = ("anthropic", "azure", "openai")
+ADOPTABLE = ("anthropic", "azure", "gemini", "openai")
 """The providers whose batches ``streambatch adopt`` takes over."""
+
+INPUT_ONLY = ("gemini",)
+"""The providers whose batches are adopted only with their requests given: the
+Gemini API lets no uploaded file be downloaded again, and its results alone do
+not say which model each request named."""
 
 
 class Foreign(msgspec.Struct, frozen=True, kw_only=True):
     """A batch made elsewhere.
 
-    ``input_file_id`` and ``endpoint`` are OpenAI's (and Azure's); an
-    Anthropic batch has neither. ``created_at`` is the provider's creation
+    ``input_file_id`` and ``endpoint`` are OpenAI's (and Azure's), or
+    Gemini's input file and batch URL (``models/{model}:batchGenerateContent``);
+    an Anthropic batch has neither. ``created_at`` is the provider's creation
     time, Unix seconds, when it gives one.
     """
 
@@ -41,7 +55,22 @@ class _Extra(msgspec.Struct):
     created_at: int | float | str | None = None
 
 
+class _GeminiInput(msgspec.Struct, rename="camel"):
+    file_name: str | None = None
+
+
+class _GeminiMetadata(msgspec.Struct, rename="camel"):
+    model: str | None = None
+    input_config: _GeminiInput | None = None
+    create_time: str | None = None
+
+
+class _GeminiOperation(msgspec.Struct):
+    metadata: _GeminiMetadata = msgspec.field(default_factory=_GeminiMetadata)
+
+
 _EXTRA = msgspec.json.Decoder(_Extra)
+_GEMINI = msgspec.json.Decoder(_GeminiOperation)
 
 
 def check_adoptable(api: BatchAPI) -> None:
@@ -51,6 +80,12 @@ def check_adoptable(api: BatchAPI) -> None:
             f"adopting {api.name} batches is not supported (only "
             f"{', '.join(ADOPTABLE)})"
         )
+
+
+def batch_id_of(api: BatchAPI, name: str) -> str:
+    """The batch id as the job records it: Gemini's SDK names a batch
+    ``batches/{id}``, the job keeps the bare id."""
+    return name.removeprefix("batches/") if api.name == "gemini" else name
 
 
 def describe(api: BatchAPI, batch_id: str) -> Flow[Foreign]:
@@ -67,7 +102,23 @@ def describe(api: BatchAPI, batch_id: str) -> Flow[Foreign]:
         try:
             request = flow.send(response)
         except StopIteration as stop:
+            if api.name == "gemini":
+                return _gemini(stop.value, response)
             return _foreign(stop.value, response)
+
+
+def _gemini(status: BatchStatus, response: HttpResponse) -> Foreign:
+    try:
+        metadata = _GEMINI.decode(response.body).metadata
+    except msgspec.DecodeError:
+        metadata = _GeminiMetadata()
+    source = metadata.input_config or _GeminiInput()
+    return Foreign(
+        status=status,
+        input_file_id=source.file_name,
+        endpoint=f"{metadata.model}:batchGenerateContent" if metadata.model else None,
+        created_at=unix_time(metadata.create_time),
+    )
 
 
 def _foreign(status: BatchStatus, response: HttpResponse) -> Foreign:

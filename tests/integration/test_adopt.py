@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import pathlib
+from typing import Any
 
 import anthropic
 import openai
@@ -224,7 +225,7 @@ async def test_an_unknown_batch_and_a_provider_without_adoption(
     assert "no batch batch_nope at" in capsys.readouterr().err
     assert not (tmp_path / "job" / "manifest.json").exists()
     with pytest.raises(SystemExit) as exited:
-        main(["adopt", "b", "--provider", "gemini", "--job-dir", job])
+        main(["adopt", "b", "--provider", "mistral", "--job-dir", job])
     assert exited.value.code == 2
 
 
@@ -291,3 +292,52 @@ async def test_an_openai_batch_whose_input_file_is_gone_is_known_by_its_results(
     assert {r["status"] for r in got.values()} == {"succeeded"}
     cost = read_manifest(job).cost
     assert cost is not None and cost.unpriced == []  # body.model, from the results
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
+)
+async def test_a_gemini_sdk_batch_adopted_with_its_requests(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from google import genai
+    from google.genai import types
+
+    source = tmp_path / "requests.jsonl"
+    lines: list[dict[str, Any]] = [
+        {"key": f"k-{n}", "request": {"contents": [{"parts": [{"text": f"q {n}"}]}]}}
+        for n in range(8)
+    ]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    job, out = str(tmp_path / "job"), tmp_path / "out.jsonl"
+    async with emulator(error_rate=0.4) as server:
+        client = genai.Client(
+            api_key="test-key",
+            http_options=types.HttpOptions(base_url=server.gemini_base_url),
+        )
+        uploaded = await client.aio.files.upload(
+            file=source, config=types.UploadFileConfig(mime_type="jsonl")
+        )
+        assert uploaded.name is not None
+        created = await client.aio.batches.create(
+            model="gemini-2.5-flash", src=uploaded.name
+        )
+        assert created.name is not None and created.name.startswith("batches/")
+        base = ["--base-url", server.gemini_base_url]
+        adopt = ["adopt", created.name, "--provider", "gemini", "--job-dir", job]
+        # The Gemini API gives no uploaded file back: the requests are needed.
+        assert await cli(*adopt, *base) == 2
+        assert "--input FILE" in capsys.readouterr().err
+        assert await cli(*adopt, "--input", str(source), *base) == 0
+        assert await cli("wait", job, *POLL) == 0
+        assert await cli("results", job, "-o", str(out)) == 0
+        first = records(out)
+        failed = {k for k, r in first.items() if r["status"] != "succeeded"}
+        assert sorted(first) == sorted(line["key"] for line in lines) and failed
+        server.config.faults.item_error_rate = 0.0
+        assert await cli("retry", job, "--all", "--wait", *POLL) == 0
+        assert await cli("results", job, "-o", str(out)) == 0
+    second = records(out)
+    assert {r["status"] for r in second.values()} == {"succeeded"}
+    assert {k for k, r in second.items() if r["attempt"] == 2} == failed
+    assert read_manifest(job).adopted.batch_id == created.name.removeprefix("batches/")  # type: ignore[union-attr]
