@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core.health import HealthWarning as HealthWarning
 from ._core.jobstate import Progress as Progress
+from ._core.metrics import Metrics as Metrics
 from ._core.policy import PollPolicy as PollPolicy, RetryPolicy as RetryPolicy
 from ._errors import (
     AuthenticationError as AuthenticationError,
@@ -60,12 +62,14 @@ __all__ = (
     "DiskFull",
     "DuplicateCustomId",
     "HTTPStatusError",
+    "HealthWarning",
     "InputError",
     "InvalidInput",
     "InvalidRequestLine",
     "Job",
     "JobError",
     "LineTooLong",
+    "Metrics",
     "PollPolicy",
     "Progress",
     "ProtocolError",

@@ -14,6 +14,7 @@ from types import TracebackType
 
 import aiohttp
 
+from ._adopt import adopt_batch
 from ._core.policy import RetryPolicy
 from ._core.structure import json_schema_for
 from ._errors import ConfigError
@@ -184,6 +185,43 @@ class Client:
             directory.close()
             raise
         return job
+
+    async def adopt(
+        self,
+        batch_id: str,
+        *,
+        job_dir: str | os.PathLike[str],
+        requests: str | os.PathLike[str] | None = None,
+    ) -> Job:
+        """Make a job of a batch another tool created (``streambatch adopt``).
+
+        Args:
+            batch_id: the provider's batch id.
+            job_dir: a new directory for the job (or the one an earlier
+                adoption of the same batch made: it is opened again).
+            requests: a JSONL file of the batch's requests, to retry them
+                where the provider keeps no input (Anthropic); OpenAI's and
+                Azure's input file is downloaded.
+
+        Returns:
+            The job, its directory locked until ``job.close()``: wait for it,
+            download and read its results, retry its failures as any job's.
+
+        Raises:
+            ConfigError: the provider's batches cannot be adopted (Gemini).
+            JobError: the batch is unknown, another job's, or ``job_dir``
+                holds another job.
+            InputError: ``requests`` does not match the batch.
+        """
+        directory, manifest = await adopt_batch(
+            batch_id,
+            job_dir,
+            self.api,
+            self.transport,
+            base_url=self.base_url,
+            requests=requests,
+        )
+        return Job(directory, manifest, self.api, self.transport)
 
     def open_job(self, job_dir: str | os.PathLike[str]) -> Job:
         """Open an existing job directory (locking it) to wait, collect or cancel.

@@ -18,7 +18,7 @@ import msgspec
 
 from ._core.ledger import AttemptLedger, ChunkLedger
 from ._core.lines import LineFramer, Lines, line_ends
-from ._core.manifest import BatchRecord, ChunkRecord, Cost
+from ._core.manifest import BatchRecord, ChunkRecord, Cost, Tally
 from ._core.pricing import CostTally, Price, request_model
 from ._core.structure import structure_for
 from ._io.idfile import chunk_ids
@@ -204,6 +204,7 @@ def _picked(block: EncodedBlock, kept: list[int]) -> EncodedBlock:
         [block.stop_reasons[i] for i in kept],
         [block.input_tokens[i] for i in kept],
         [block.output_tokens[i] for i in kept],
+        [block.error_types[i] for i in kept],
     )
 
 
@@ -304,6 +305,7 @@ async def write_results(
     """
     schema = structure_for(load_schema(store.path))
     counts = ResultCounts()
+    errors: Counter[str] = Counter()  # failed records by error type
     tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
@@ -318,6 +320,7 @@ async def write_results(
             )
             async for block in blocks:
                 buffer += _counted(block, counts, used, only)
+                errors.update(t for t in block.error_types if t is not None)
                 if len(buffer) >= 1 << 20:
                     await file.write(bytes(buffer))
                     buffer.clear()
@@ -326,6 +329,7 @@ async def write_results(
         await file.write(bytes(buffer))
     counts.cost = tally.cost()
     store.record_cost(counts.cost)
+    store.record_tally(Tally(statuses=dict(counts), errors=dict(errors)))
     return counts
 
 

@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from ._client import Client
+from ._core.health import warnings_of
 from ._core.jobstate import batch_failed, progress_of
 from ._core.lines import LineFramer, Lines, Overlong
 from ._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
+from ._core.metrics import metrics_of
 from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
@@ -32,7 +34,17 @@ from ._providers import provider as provider_named, translator_for
 from ._providers.translate import is_openai_line
 from ._view import ProgressView, describe
 
-__all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
+__all__ = (
+    "adopt",
+    "cancel",
+    "estimate",
+    "results",
+    "retry",
+    "run",
+    "status",
+    "submit",
+    "wait",
+)
 
 _ENCODER = msgspec.json.Encoder()
 EXIT_FAILURE = 1
@@ -167,7 +179,11 @@ async def _wait(
 
     ticker = asyncio.create_task(tick()) if view.live else None
     try:
-        await job.wait(poll=policy or _poll(args), on_progress=view.update)
+        await job.wait(
+            poll=policy or _poll(args),
+            on_progress=view.update,
+            stall_after=getattr(args, "stall_after", None),
+        )
     finally:
         if ticker is not None:
             ticker.cancel()
@@ -295,6 +311,7 @@ async def status(args: argparse.Namespace) -> int:
     """``status``: what the job directory records (no network, no lock)."""
     manifest = read_manifest(args.job_dir)
     progress = progress_of(manifest)
+    warnings = warnings_of(manifest, time.time(), stall_after=args.stall_after)
     if args.json:
         document = {
             "job_id": manifest.job_id,
@@ -316,6 +333,8 @@ async def status(args: argparse.Namespace) -> int:
                 }
                 for c in manifest.chunks
             ],
+            "metrics": metrics_of(manifest),
+            "warnings": warnings,
         }
         print(msgspec.json.encode(document).decode())
     else:
@@ -327,6 +346,12 @@ async def status(args: argparse.Namespace) -> int:
                 f"{manifest.cost.output_tokens:,} output tokens; prices as of "
                 f"{manifest.cost.prices_as_of})"
             )
+        if manifest.tally is not None and manifest.tally.errors:
+            errors = sorted(manifest.tally.errors.items(), key=lambda e: -e[1])
+            shown = ", ".join(f"{kind} {n:,}" for kind, n in errors)
+            print(f"errors by type, in the results written: {shown}")
+        for warning in warnings:
+            print(f"warning: {warning.message}")
     return 0
 
 
@@ -470,3 +495,25 @@ def _count(tally: Estimate, frames: list[Lines | Overlong]) -> None:
             tally.add(frame.data, frame.first_line)
         else:
             tally.skipped(frame.line)
+
+
+async def adopt(args: argparse.Namespace) -> int:
+    """``adopt``: make a job of a batch another tool created (``_adopt``)."""
+    async with _client(args, args.provider, args.base_url) as client:
+        with await client.adopt(
+            args.batch_id, job_dir=args.job_dir, requests=args.input
+        ) as job:
+            chunk = job.manifest.chunks[0]
+            known = (
+                "known by the custom_ids of its results (its requests cannot be "
+                "retried)"
+                if chunk.ids_only
+                else "its requests in the job"
+            )
+            print(
+                f"adopted batch {chunk.batch.batch_id} ({job.manifest.provider}, "
+                f"{chunk.n_requests:,} requests, {chunk.batch.state}), {known}; "
+                f"next: streambatch wait {args.job_dir}, then streambatch results "
+                f"{args.job_dir} -o RESULTS"
+            )
+    return 0

@@ -12,17 +12,22 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._adopted_ids import write_adopted_ids
 from ._collect import Only, ResultCounts, iter_results, write_results
+from ._core.health import HealthWarning, warnings_of
 from ._core.jobstate import Progress, progress_of
 from ._core.manifest import BatchRecord, ChunkRecord, Manifest
+from ._core.metrics import Metrics, metrics_of
 from ._core.policy import PollPolicy
 from ._core.pricing import Price
 from ._core.structure import structure_for
 from ._download import download_all
+from ._health import OnWarning, watching
 from ._io.http import Transport
 from ._io.jobdir import JobDir
 from ._io.retrying import Sleep
@@ -127,6 +132,19 @@ class Job:
         """Batches per state and requests done, from the last poll."""
         return progress_of(self.manifest)
 
+    def metrics(self) -> Metrics:
+        """Success and error rates, errors by type, batch times, requests sent
+        per attempt, bytes and cost, from the manifest (``_core.metrics``)."""
+        return metrics_of(self.manifest)
+
+    def warnings(
+        self, *, now: float | None = None, stall_after: float | None = None
+    ) -> list[HealthWarning]:
+        """What may need a look at time ``now`` (Unix seconds, default the
+        current time): see ``_core.health.warnings_of``."""
+        when = time.time() if now is None else now
+        return warnings_of(self.manifest, when, stall_after=stall_after)
+
     async def submit(self, *, concurrency: int = 4) -> None:
         """Create a batch for every attempt that has none yet (the resumable step)."""
         await submit_all(self.store, self.api, self.transport, concurrency=concurrency)
@@ -139,6 +157,8 @@ class Job:
         concurrency: int = 8,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        stall_after: float | None = None,
+        on_warning: OnWarning | None = None,
     ) -> Progress:
         """Poll every unfinished batch, concurrently, until all have ended.
 
@@ -148,6 +168,10 @@ class Job:
             concurrency: the most status requests in flight at once.
             sleep: the sleep function (tests pass a fast or recording one).
             rng: randomness for the poll jitter.
+            stall_after: warn of a batch whose state and counts have not
+                changed for this many seconds (None: never).
+            on_warning: called with each health warning as it appears (each
+                is also logged, once).
 
         Returns:
             The final progress snapshot.
@@ -160,25 +184,37 @@ class Job:
         checked once it has ended (``_proof``): a batch shown not to be the
         job's is left alone, and its chunk is submitted anew and waited for.
         """
-        while True:
-            await poll_all(
-                self.store,
-                self.api,
-                self.transport,
-                poll or PollPolicy(),
-                on_progress=on_progress,
-                concurrency=concurrency,
-                sleep=sleep,
-                rng=rng or random.Random(),
-            )
-            refused = await settle_adopted(self.store, self.api, self.transport)
-            if not refused or self.manifest.cancelled or self.dir.cancel_requested():
-                return progress_of(self.manifest)
-            await self.submit()
+        async with watching(
+            lambda: self.manifest, stall_after=stall_after, on_warning=on_warning
+        ):
+            while True:
+                await poll_all(
+                    self.store,
+                    self.api,
+                    self.transport,
+                    poll or PollPolicy(),
+                    on_progress=on_progress,
+                    concurrency=concurrency,
+                    sleep=sleep,
+                    rng=rng or random.Random(),
+                )
+                refused = await settle_adopted(self.store, self.api, self.transport)
+                if (
+                    not refused
+                    or self.manifest.cancelled
+                    or self.dir.cancel_requested()
+                ):
+                    return progress_of(self.manifest)
+                await self.submit()
 
     async def download(self) -> int:
-        """Download the files of every ended batch not yet on disk; return how many."""
-        return await download_all(self.store, self.api, self.transport)
+        """Download the files of every ended batch not yet on disk; return how many.
+
+        An adopted batch known by its results only gets its custom_ids from
+        them then (``_adopted_ids``)."""
+        count = await download_all(self.store, self.api, self.transport)
+        await write_adopted_ids(self.store)
+        return count
 
     def results(
         self, *, with_response: bool = False, schema: Any = None

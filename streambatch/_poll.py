@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 
 from ._core.jobstate import Progress, progress_of, status_seen
@@ -46,6 +47,7 @@ def apply_status(
         failed=status.failed,
         errors=status.errors,
         plan=api.downloads(status) if status.terminal else None,
+        now=time.time(),
     )
     return None if step is None else store.apply(chunk, step)
 

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from ._collect import decode_id, result_batches
-from ._core.jobstate import retry_added, unfinished
+from ._core.jobstate import resendable, retry_added, unfinished
 from ._core.lines import LineFramer, Lines
 from ._core.manifest import ChunkRecord
 from ._core.outcome import is_retryable
@@ -69,6 +69,7 @@ async def plan_retry(
             and r.attempt < max_attempts
         }
         if wanted:
+            resendable(chunk)  # before any retry file is written
             parts = await _copy_lines(
                 store, chunk, wanted, max_requests or len(wanted), max_bytes
             )

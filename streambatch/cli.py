@@ -15,12 +15,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, _commands
+from . import __version__, _commands, _jobs
 from ._args import OneLineParser, check_args, count, seconds
 from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
+from ._providers.foreign import ADOPTABLE
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -132,6 +133,17 @@ def _polling(parser: argparse.ArgumentParser) -> None:
         type=seconds,
         metavar="SECONDS",
         help="longest wait between polls of a batch (default 300; 5 on the emulator)",
+    )
+    _stall(parser)
+
+
+def _stall(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-after",
+        type=seconds,
+        metavar="SECONDS",
+        help="warn of a batch whose state and counts have not changed for SECONDS "
+        "(default: never; Anthropic batches report counts only when they end)",
     )
 
 
@@ -259,7 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show what a job directory records")
     status.add_argument("job_dir", metavar="DIR", help="the job directory")
     status.add_argument("--json", action="store_true", help="print JSON")
+    _stall(status)
     status.set_defaults(handler=_commands.status)
+
+    jobs = commands.add_parser(
+        "jobs", help="list the job directories under ROOT with state, counts and cost"
+    )
+    jobs.add_argument(
+        "root", metavar="ROOT", nargs="?", default=".", help="where to look (default .)"
+    )
+    jobs.add_argument("--json", action="store_true", help="print JSON")
+    jobs.set_defaults(handler=_jobs.jobs, sync=True)
 
     wait = commands.add_parser("wait", help="poll until every batch has ended")
     wait.add_argument("job_dir", metavar="DIR", help="the job directory")
@@ -324,6 +346,28 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--model", help="price every request as this model")
     _pricing(estimate)
     estimate.set_defaults(handler=_commands.estimate)
+
+    adopt = commands.add_parser(
+        "adopt", help="make a job of a batch another tool created"
+    )
+    adopt.add_argument("batch_id", metavar="BATCH_ID", help="the provider's batch id")
+    adopt.add_argument(
+        "--provider",
+        required=True,
+        choices=list(ADOPTABLE),
+        help="the provider the batch runs at",
+    )
+    adopt.add_argument(
+        "--job-dir", required=True, help="a new directory for the job's state"
+    )
+    adopt.add_argument(
+        "--input",
+        metavar="FILE",
+        help="the batch's requests (JSONL), so its failures can be retried where "
+        "the provider keeps no input file (Anthropic)",
+    )
+    _common(adopt)
+    adopt.set_defaults(handler=_commands.adopt)
 
     emulator = commands.add_parser(
         "emulator", help="serve the built-in provider emulator on loopback"

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import msgspec
 
 from .._errors import JobError
-from .manifest import BatchRecord, ChunkRecord, Cost, Manifest, Planned
+from .manifest import BatchRecord, ChunkRecord, Cost, Manifest, Planned, Tally
 from .states import TERMINAL, BatchState
 
 __all__ = (
@@ -58,6 +58,8 @@ __all__ = (
     "input_deleted",
     "next_action",
     "progress_of",
+    "resendable",
+    "results_counted",
     "retry_added",
     "settled",
     "status_seen",
@@ -187,12 +189,15 @@ def status_seen(
     failed: int | None,
     errors: Iterable[str] = (),
     plan: list[Planned] | None = None,
+    now: float | None = None,
 ) -> Step | None:
     """A poll saw the batch in ``state``; None when nothing changed.
 
     An ended batch keeps its last state (a late status cannot bring it back).
     At the transition to an ended state, ``plan`` (the files to download, which
-    the provider names in that status) is required and recorded.
+    the provider names in that status) is required and recorded. ``now`` (the
+    Unix time of the poll) dates the change: ``changed_at``, and
+    ``state_since`` and ``ended_at`` when the state is new.
     """
     if record.batch_id is None:
         raise JobError(f"attempt {record.attempt} was polled before its create")
@@ -209,6 +214,12 @@ def status_seen(
         "failed": failed,
         "errors": errors,
     }
+    if now is not None:
+        changes["changed_at"] = now
+        if state is not record.state:
+            changes["state_since"] = now
+            if state.terminal:
+                changes["ended_at"] = now
     if state.terminal:
         if plan is None:
             raise JobError(f"batch {record.batch_id} ended with no download plan")
@@ -246,6 +257,7 @@ def retry_added(chunk: ChunkRecord, parts: list[tuple[str, int]]) -> list[Step]:
     Raises:
         JobError: an attempt of the chunk has not ended and been downloaded.
     """
+    resendable(chunk)
     for record in chunk.batches:
         if not record.downloaded or record.unverified:
             raise JobError(
@@ -261,6 +273,26 @@ def retry_added(chunk: ChunkRecord, parts: list[tuple[str, int]]) -> list[Step]:
         record = BatchRecord(attempt=number, path=path, n_requests=n_requests, tag=tag)
         steps.append(Step(record, Durability.SYNC))
     return steps
+
+
+def resendable(chunk: ChunkRecord) -> None:
+    """Check that the chunk's requests can be sent again.
+
+    Raises:
+        JobError: the chunk is an adopted batch known by its custom_ids only.
+    """
+    if chunk.ids_only:
+        raise JobError(
+            f"chunk {chunk.index} is batch {chunk.batches[0].batch_id}, adopted "
+            "without its requests (the provider keeps no input file of it): "
+            "streambatch cannot send them again; adopt it again with --input "
+            "FILE (its requests) to retry them, or resubmit them from your input"
+        )
+
+
+def results_counted(manifest: Manifest, tally: Tally) -> tuple[Manifest, Durability]:
+    """The job's results were written: their counts by status and error type."""
+    return msgspec.structs.replace(manifest, tally=tally), Durability.WRITE
 
 
 def cost_found(manifest: Manifest, cost: Cost) -> tuple[Manifest, Durability]:

@@ -10,6 +10,10 @@ create call may have reached the provider; resume must look the batch up before
 creating another. A record marked ``unverified`` holds a batch found by matching
 (a provider without tags): none of its results are used until its custom_ids
 are shown to be the attempt's (``_proof``).
+
+Fields added after version 2 was first written are optional, with defaults, so
+a manifest an earlier streambatch wrote reads as it was (its batches have no
+recorded times, its job no result tally: metrics and warnings say so).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from .._errors import JobError
 from .states import BatchState
 
 __all__ = (
+    "Adoption",
     "BatchRecord",
     "ChunkRecord",
     "Manifest",
     "Planned",
+    "Tally",
     "decode_manifest",
     "encode_manifest",
 )
@@ -53,6 +59,12 @@ class BatchRecord(
     and is not yet shown to be this attempt's; ``refused``: batches so found and
     shown not to be (never taken again). Frozen: ``_core.jobstate`` makes the
     changed copies, ``_io.store`` keeps them.
+
+    Times (Unix seconds; None in manifests written before they were recorded):
+    ``created_at`` the provider's creation time of an adopted batch (the
+    job's own are created at ``creating_since``); ``state_since`` when a poll
+    first saw the batch in its current state; ``changed_at`` when a poll last
+    saw its state or counts change; ``ended_at`` when a poll first saw it ended.
     """
 
     attempt: int = 1
@@ -72,6 +84,10 @@ class BatchRecord(
     file_deleted: bool = False
     unverified: bool = False
     refused: list[str] = []
+    created_at: float | None = None
+    state_since: float | None = None
+    changed_at: float | None = None
+    ended_at: float | None = None
 
     @property
     def ended(self) -> bool:
@@ -89,7 +105,13 @@ class BatchRecord(
 class ChunkRecord(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
-    """A chunk of the input (a file under ``chunks/``) and its batch attempts."""
+    """A chunk of the input (a file under ``chunks/``) and its batch attempts.
+
+    ``ids_only``: the chunk is a batch adopted without its requests (an
+    Anthropic batch has no input file): its file holds only the custom_ids,
+    ``{"custom_id": ...}`` a line, written from the results once they are
+    downloaded (empty before). Its requests cannot be sent again.
+    """
 
     index: int
     path: str
@@ -99,6 +121,7 @@ class ChunkRecord(
     endpoint: str | None = None
     model: str | None = None
     batches: list[BatchRecord] = []
+    ids_only: bool = False
 
     @property
     def batch(self) -> BatchRecord:
@@ -128,8 +151,26 @@ class Cost(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     prices_as_of: str = ""
 
 
+class Tally(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The job's results, counted when last written: records per status, and
+    failed records per error type (``error.type``)."""
+
+    statuses: dict[str, int] = {}
+    errors: dict[str, int] = {}
+
+
+class Adoption(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where an adopted job's batch came from: made by another tool, taken
+    over with ``streambatch adopt``. ``input_file_id`` is the other tool's
+    uploaded input (never deleted by streambatch), when the batch had one."""
+
+    batch_id: str
+    adopted_at: float
+    input_file_id: str | None = None
+
+
 class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A whole job."""
+    """A whole job (``adopted``: a batch made elsewhere, see :class:`Adoption`)."""
 
     version: int = VERSION
     job_id: str
@@ -147,6 +188,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_bytes: int | None = None
     cost: Cost | None = None
     completion_window: str | None = None
+    tally: Tally | None = None
+    adopted: Adoption | None = None
 
 
 class _Version(msgspec.Struct):

@@ -20,8 +20,9 @@ from .._core.jobstate import (
     cancel_requested,
     cost_found,
     next_action,
+    results_counted,
 )
-from .._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest
+from .._core.manifest import BatchRecord, ChunkRecord, Cost, Manifest, Tally
 from .jobdir import JobDir
 
 __all__ = ("JobStore", "Save")
@@ -105,6 +106,11 @@ class JobStore:
     def record_cost(self, cost: Cost) -> None:
         """Record what the job's results cost (``status`` shows it)."""
         self._manifest, durability = cost_found(self._manifest, cost)
+        self._saved(durability)
+
+    def record_tally(self, tally: Tally) -> None:
+        """Record the written results' counts by status and error type (metrics)."""
+        self._manifest, durability = results_counted(self._manifest, tally)
         self._saved(durability)
 
     def flush(self) -> None:

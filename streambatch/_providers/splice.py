@@ -111,7 +111,8 @@ class EncodedBlock(NamedTuple):
     Record ``i`` is ``data[ends[i - 1]:ends[i]]`` (from 0 for the first), a JSON
     object and its ``\\n``; its ``custom_id``, ``status`` and ``stop_reason`` are
     ``custom_ids[i]``, ``statuses[i]`` and ``stop_reasons[i]``, its input and
-    output tokens ``input_tokens[i]`` and ``output_tokens[i]`` (0 without usage).
+    output tokens ``input_tokens[i]`` and ``output_tokens[i]`` (0 without usage),
+    its error's type ``error_types[i]`` (None without an error).
     """
 
     custom_ids: list[str]
@@ -121,6 +122,7 @@ class EncodedBlock(NamedTuple):
     stop_reasons: list[str | None]
     input_tokens: list[int]
     output_tokens: list[int]
+    error_types: list[str | None]
 
     def pick(self, indices: list[int]) -> bytes:
         """The records at ``indices`` (in that order), joined."""
@@ -141,4 +143,5 @@ def encode_block(records: list[Result]) -> EncodedBlock:
         [r.stop_reason for r in records],
         [0 if (u := r.usage) is None else u.input_tokens for r in records],
         [0 if (u := r.usage) is None else u.output_tokens for r in records],
+        [None if (e := r.error) is None else e.type for r in records],
     )
