@@ -365,7 +365,7 @@ async def test_openai_requests_given_from_python_are_translated(
     assert {p["stop_sequences"][0] for p in batch.requests().values()} == {"END"}
 
 
-SCHEMA = {
+ANSWER_SCHEMA = {
     "type": "object",
     "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
     "required": ["answer", "score"],
@@ -382,17 +382,20 @@ async def test_a_schema_reaches_a_translated_request_as_the_target_asks(
     write_sample(str(tmp_path / "in.jsonl"), "openai", 20)
     async with client_for(emulator, provider) as client:
         with await client.submit(
-            tmp_path / "in.jsonl", job_dir=tmp_path / "job", schema=SCHEMA
+            tmp_path / "in.jsonl", job_dir=tmp_path / "job", schema=ANSWER_SCHEMA
         ) as job:
             results = await finish(job)
     [batch] = emulator.records.batches(provider)
     for request in batch.requests().values():
         if provider == "anthropic":
-            assert request["output_config"]["format"]["schema"] == SCHEMA
+            assert request["output_config"]["format"]["schema"] == ANSWER_SCHEMA
         else:
             config = request["generationConfig"]
             assert config["responseMimeType"] == "application/json"
-            assert config["responseJsonSchema"]["properties"] == SCHEMA["properties"]
+            assert (
+                config["responseJsonSchema"]["properties"]
+                == ANSWER_SCHEMA["properties"]
+            )
     assert len(results) == 20
     for result in results:
         assert result.status == "succeeded", result
