@@ -2,8 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/split.py                      # 100MB and 500MB, 5 rounds
-    .venv/bin/python benchmarks/split.py --sizes 50MB --rounds 3 --markdown
+    .venv/bin/python -m benchmarks.split                      # 100MB and 500MB, 5 rounds
+    .venv/bin/python -m benchmarks.split --sizes 100MB,1GB --rounds 3 --markdown
 
 Methodology:
 
@@ -15,15 +15,19 @@ Methodology:
    (the kernel's copy: the floor any splitter must pay, reading and writing every
    byte). (b) ``split``: ``split_input(path, "openai", out_dir)`` with full
    validation (JSON, custom_id, method, url, model, stream, duplicates across the
-   whole input, line and chunk sizes, every byte UTF-8), the sha256 of the input,
-   and the chunk files written to the same directory. (c) ``split, no UTF-8
-   pass``: the same with the whole-line UTF-8 check (a second process for large
-   inputs) replaced by a no-op, to show what that check costs. Outputs are deleted after each measurement.
+   whole input, line and chunk sizes, every byte UTF-8: with orjson, the ``fast``
+   extra, each run checked whole as it is split), the sha256 of the input, and
+   the chunk files written to the same directory. (c) ``split, no orjson``: the
+   same as without the ``fast`` extra (lines decoded one by one, by a second
+   process for a large input). (d) ``split, no UTF-8 pass``: the same with the
+   whole-line UTF-8 check replaced by a no-op, to show what that check costs.
+   Outputs are deleted after each measurement.
 3. **Isolation.** Each measurement is a fresh child process (``--child``) that times
    only the work (not imports) and prints JSON: seconds, bytes, chunks, requests
-   and its peak RSS (``ru_maxrss``), and its peak RSS before the work began (after
-   imports; ``streambatch`` imports aiohttp, about 12 MiB), so that the table also
-   shows what the work itself added.
+   and its peak RSS (``VmHWM`` of ``/proc/self/status``; not ``ru_maxrss``, which
+   on Linux keeps the parent's peak across ``execve``), and its peak RSS before
+   the work began (after imports; ``streambatch`` imports aiohttp, about 12 MiB),
+   so that the table also shows what the work itself added.
 4. **Noise.** Rounds are interleaved (each round runs every size and method once),
    so a slow spell of a shared machine hits all alike. The table shows the median
    and min-max MB/s over rounds (MB = 10^6 bytes), the ratio of medians against
@@ -51,7 +55,16 @@ _HERE = Path(__file__).resolve()
 sys.path.insert(0, str(_HERE.parent.parent))
 
 
-METHODS = ("copy", "split", "split, no UTF-8 pass")
+METHODS = ("copy", "split", "split, no orjson", "split, no UTF-8 pass")
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS (``VmHWM``), in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
 
 
 def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
@@ -59,16 +72,18 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
     os.makedirs(out_dir, exist_ok=True)
     chunks = requests = 0
     if method == "copy":  # imports nothing of streambatch
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = peak_rss_kib()
         start = time.perf_counter()
         shutil.copyfile(path, os.path.join(out_dir, "copy.jsonl"))
     else:
         from streambatch._io import split as splitting
         from streambatch._io.split import split_input
 
+        if method != "split":  # as without orjson: Utf8Check decodes each line
+            splitting.WHOLE = None  # type: ignore[attr-defined]
         if method == "split, no UTF-8 pass":  # what the whole-line UTF-8 check costs
             splitting.Utf8Check = _NoCheck  # type: ignore[attr-defined, assignment]
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = peak_rss_kib()
         start = time.perf_counter()
         plan = asyncio.run(split_input(path, "openai", out_dir))
         chunks, requests = len(plan.chunks), plan.n_requests
@@ -79,7 +94,7 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
         "bytes": os.path.getsize(path),
         "chunks": chunks,
         "requests": requests,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss_kib(),
         "base_rss_kib": base,
         # the UTF-8 checking child's, if one ran (children are waited for)
         "child_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,

@@ -13,6 +13,11 @@ lines of one run that go to the same chunk are joined into one write, exactly th
 bytes a whole run would give. Bad lines are counted, and the first
 ``max_problems`` kept; good lines keep being placed even after a problem, so that
 every problem in the input (duplicates included) can be reported in one go.
+
+Every byte of a run is also checked to be UTF-8, which msgspec does not do for the
+fields it skips (``utf8.py``): the run at once, and line by line only if it is not
+valid. A bad line is named by the custom_id its check read; a line whose check
+already failed is reported once, for that.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .ids import Ids
 from .lines import Lines, Overlong
 from .pack import Chunker, ChunkLimits, Packer
 from .requests import Group, Problem, Request, RequestChecker, Run, custom_id_in
+from .utf8 import bad_lines
 
 __all__ = ("Chunk", "Splitter", "Step")
 
@@ -64,12 +70,15 @@ class Splitter:
         provider: ``"openai"``, ``"azure"`` or ``"anthropic"``.
         limits: the caps of every chunk.
         max_problems: how many problems to keep (all are counted).
+        check_utf8: whether to check that every byte is UTF-8 (False: the caller
+            checks it some other way).
 
     Raises:
         ConfigError: the provider is not known.
     """
 
     __slots__ = (
+        "_check_utf8",
         "_checker",
         "_chunker",
         "_fits",
@@ -82,9 +91,15 @@ class Splitter:
     )
 
     def __init__(
-        self, provider: str, limits: ChunkLimits, max_problems: int = 50
+        self,
+        provider: str,
+        limits: ChunkLimits,
+        max_problems: int = 50,
+        *,
+        check_utf8: bool = True,
     ) -> None:
         self._checker = RequestChecker(provider)
+        self._check_utf8 = check_utf8
         self._chunker: Chunker[Group | None] = Chunker(limits)
         self._fits = Packer(limits).fits
         self._max_problems = max_problems
@@ -108,11 +123,33 @@ class Splitter:
                 self.report(Problem(frame.line, custom_id_in(frame.head), reason))
                 continue
             checked = self._checker.check(frame.data, frame.first_line)
+            if self._check_utf8:
+                bad = bad_lines(frame.data, frame.first_line)
+                if bad:
+                    self._report_utf8(bad, checked)
             if isinstance(checked, Run):
                 self._place_run(checked, step)
             else:
                 self._place(checked, step)
         return step
+
+    def _report_utf8(
+        self, bad: list[int], checked: Run | list[Request | Problem]
+    ) -> None:
+        """Report the lines ``bad`` of a run as not UTF-8, unless already bad."""
+        if isinstance(checked, Run):
+            ids = {
+                checked.first_line + i: cid for i, cid in enumerate(checked.custom_ids)
+            }
+        else:
+            ids = {
+                item.line_no: item.custom_id
+                for item in checked
+                if isinstance(item, Request)
+            }
+        for line_no in bad:
+            if line_no in ids:  # else its check failed, and says why
+                self.report(Problem(line_no, ids[line_no], "not valid UTF-8"))
 
     def report(self, problem: Problem) -> None:
         """Count a problem; keep it if it is among the ``max_problems`` first lines."""

@@ -6,8 +6,9 @@ custom_ids for duplicates across the whole input. Memory is bounded by one read
 block, one line and the duplicate check's buffer, whatever the input size.
 
 Every byte is checked: the fields a provider's rules name are decoded, and the
-whole line is checked to be UTF-8 (``utf8.py``, on a second core for a large
-input). All or nothing: if any line is bad, every chunk file is removed and
+whole line is checked to be UTF-8: by the splitter, a run at once, with orjson
+(the ``fast`` extra); without it, by ``utf8.py`` (a line at a time, on a second
+core for a large input). All or nothing: if any line is bad, every chunk file is removed and
 :class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
 """
 
@@ -27,6 +28,7 @@ from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from .._core.pack import limits_for
 from .._core.requests import Group, Problem
 from .._core.split import Splitter, Step
+from .._core.utf8 import WHOLE
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
 from .utf8 import Utf8Check
@@ -103,13 +105,16 @@ async def split_input(
     Lines may end in ``\\r\\n``; chunks always use ``\\n``. A leading UTF-8 BOM is
     dropped; blank lines are skipped but keep their line numbers.
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
+    # With orjson the splitter checks each run's UTF-8 whole, in passing; else
+    # Utf8Check decodes each line (a child process does it for a large file).
+    in_split = WHOLE is not None
+    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, in_split)
     framer = LineFramer(max_line_bytes)
-    utf8 = Utf8Check(os.fspath(path), max_problems)
+    utf8 = None if in_split else Utf8Check(os.fspath(path), max_problems)
     # The input is opened on the loop (a local open is instant): a task cancelled
     # while a thread opened it would leave it open. Reads go to a thread.
     with open(path, "rb") as file:  # noqa: ASYNC230  # see above
-        async with job, utf8:
+        async with job, utf8 or contextlib.nullcontext():
             block = await asyncio.to_thread(file.read, _READ_BYTES)
             text = block.removeprefix(_BOM)
             while block:
@@ -117,11 +122,13 @@ async def split_input(
                 reading = asyncio.ensure_future(
                     asyncio.to_thread(file.read, _READ_BYTES)
                 )
-                utf8.feed(block)
+                if utf8 is not None:
+                    utf8.feed(block)
                 await job.feed(framer.feed(text), block)
                 block = text = await reading
             await job.feed(framer.close())
-            job.splitter.report_found(*await utf8.result())
+            if utf8 is not None:
+                job.splitter.report_found(*await utf8.result())
             return await job.finish(os.fspath(path))
 
 
@@ -151,7 +158,8 @@ async def split_requests(
     Raises:
         As :func:`split_input`; problems are numbered by request (1-based).
     """
-    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems)
+    # msgspec encodes valid UTF-8 only (a lone surrogate cannot be encoded)
+    job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, False)
     lines = _Encoder(job)
     async with job:
         if isinstance(requests, AsyncIterable):
@@ -214,9 +222,10 @@ class _Job:
         max_requests: int | None,
         max_bytes: int | None,
         max_problems: int,
+        check_utf8: bool,
     ) -> None:
         limits = limits_for(provider, max_requests, max_bytes)
-        self.splitter = Splitter(provider, limits, max_problems)
+        self.splitter = Splitter(provider, limits, max_problems, check_utf8=check_utf8)
         self._keyed = provider == "gemini"  # ids in "key", not "custom_id"
         self._dir = os.fspath(out_dir)
         os.makedirs(self._dir, exist_ok=True)

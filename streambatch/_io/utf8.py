@@ -1,12 +1,15 @@
-"""Check that every byte of an input file is UTF-8, on a second core if it is large.
+"""Check that every byte of an input file is UTF-8, on a second core if need be.
 
 The edge around :class:`streambatch._core.utf8.Utf8Checker`. A split decodes only
-the fields it checks; this checks the rest. A small input (or one that is not a
-regular file) is checked block by block as it is split, in this process. A large
-one is checked by a child process that reads the same file on its own (from the
-page cache, at the same time), so the split goes no slower: decoding holds the
-GIL, and a thread would not help. The child runs ``python -m`` this module, so it
-imports nothing of the caller's; if it cannot run, the file is checked here.
+the fields it checks; this checks the rest. With orjson (the ``fast`` extra) each
+block is checked whole as it is split, in this process: that costs less than a
+child's start-up and second read of the file. Without it, lines are decoded one
+by one, which holds the GIL about twice as long as the split's own checks: then a
+small input (or one that is not a regular file) is checked here too, and one of
+at least :data:`CHILD_BYTES` by a child process that reads the same file on its
+own (from the page cache, at the same time) on another core. The child runs
+``python -m`` this module, so it imports nothing of the caller's; if it cannot
+run, the file is checked here.
 
 As a child (``python -m streambatch._io.utf8 PATH MAX``): prints
 ``{"count": N, "problems": [[line, custom_id, reason], ...]}`` (the first MAX).
@@ -23,12 +26,12 @@ import sys
 from typing import Any
 
 from .._core.requests import Problem
-from .._core.utf8 import Utf8Checker
+from .._core.utf8 import WHOLE, Utf8Checker
 
 __all__ = ("CHILD_BYTES", "Utf8Check", "check_file")
 
-CHILD_BYTES = 32 * 1024 * 1024
-"""Inputs at least this large are checked by a child process."""
+CHILD_BYTES: int | None = 32 * 1024 * 1024 if WHOLE is None else None
+"""Inputs at least this large are checked by a child process (None: none is)."""
 
 _READ_BYTES = 1024 * 1024
 
@@ -54,7 +57,7 @@ class Utf8Check:
     """
 
     def __init__(
-        self, path: str, max_problems: int, child_bytes: int = CHILD_BYTES
+        self, path: str, max_problems: int, child_bytes: int | None = CHILD_BYTES
     ) -> None:
         self._path = path
         self._max = max_problems
@@ -63,7 +66,8 @@ class Utf8Check:
         self._problems: list[Problem] = []
         with contextlib.suppress(OSError):
             info = os.stat(path)
-            if stat.S_ISREG(info.st_mode) and info.st_size >= child_bytes:
+            large = child_bytes is not None and info.st_size >= child_bytes
+            if large and stat.S_ISREG(info.st_mode):
                 self._checker = None  # a child checks
 
     async def __aenter__(self) -> Utf8Check:
