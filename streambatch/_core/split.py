@@ -30,7 +30,7 @@ from .ids import Ids
 from .lines import Lines, Overlong
 from .pack import Chunker, ChunkLimits, Packer
 from .requests import Group, Problem, Request, RequestChecker, Run, custom_id_in
-from .utf8 import bad_lines
+from .utf8 import WHOLE, bad_lines
 
 __all__ = ("Chunk", "Splitter", "Step")
 
@@ -124,7 +124,7 @@ class Splitter:
                 continue
             checked = self._checker.check(frame.data, frame.first_line)
             if self._check_utf8:
-                bad = bad_lines(frame.data, frame.first_line)
+                bad = bad_lines(frame.data, frame.first_line, WHOLE)
                 if bad:
                     self._report_utf8(bad, checked)
             if isinstance(checked, Run):

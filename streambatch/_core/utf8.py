@@ -28,13 +28,24 @@ from collections.abc import Callable
 from .lines import HEAD_BYTES
 from .requests import Problem, custom_id_in
 
-__all__ = ("MAX_PIECE", "WHOLE", "Utf8Checker", "Whole", "bad_lines", "orjson_check")
+__all__ = (
+    "MAX_PIECE",
+    "ORJSON_UTF8_ERROR",
+    "WHOLE",
+    "Utf8Checker",
+    "Whole",
+    "bad_lines",
+    "orjson_check",
+)
 
 MAX_PIECE = 1024 * 1024
 """The most bytes of one line held back for the next chunk."""
 
 Whole = Callable[[bytes | memoryview], bool]
 """Whether all of a run of lines is valid UTF-8."""
+
+ORJSON_UTF8_ERROR = "str is not valid UTF-8"
+"""How the message of orjson's error for input that is not UTF-8 begins."""
 
 
 def orjson_check() -> Whole | None:
@@ -59,7 +70,7 @@ def orjson_check() -> Whole | None:
         try:
             loads(data if isinstance(data, memoryview) else b"]" + data)
         except error as exc:
-            return not str(exc).startswith("str is not valid UTF-8")
+            return not str(exc).startswith(ORJSON_UTF8_ERROR)
         return True
 
     bad = [

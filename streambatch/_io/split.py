@@ -6,9 +6,9 @@ custom_ids for duplicates across the whole input. Memory is bounded by one read
 block, one line and the duplicate check's buffer, whatever the input size.
 
 Every byte is checked: the fields a provider's rules name are decoded, and the
-whole line is checked to be UTF-8: by the splitter, a run at once, with orjson
-(the ``fast`` extra); without it, by ``utf8.py`` (a line at a time, on a second
-core for a large input). All or nothing: if any line is bad, every chunk file is removed and
+whole line is checked to be UTF-8, by the splitter (a run at once with orjson,
+the ``fast`` extra) or, for a large file, by a child process on a second core
+(``utf8.py``). All or nothing: if any line is bad, every chunk file is removed and
 :class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
 """
 
@@ -28,7 +28,6 @@ from .._core.lines import DEFAULT_MAX_LINE_BYTES, LineFramer, Lines, Overlong
 from .._core.pack import limits_for
 from .._core.requests import Group, Problem
 from .._core.split import Splitter, Step
-from .._core.utf8 import WHOLE
 from .._errors import ConfigError, InputError, InvalidInput
 from .ids import IdSpool, read_custom_id
 from .utf8 import Utf8Check
@@ -105,16 +104,16 @@ async def split_input(
     Lines may end in ``\\r\\n``; chunks always use ``\\n``. A leading UTF-8 BOM is
     dropped; blank lines are skipped but keep their line numbers.
     """
-    # With orjson the splitter checks each run's UTF-8 whole, in passing; else
-    # Utf8Check decodes each line (a child process does it for a large file).
-    in_split = WHOLE is not None
+    # The splitter checks each run's UTF-8 as it goes, unless a child process
+    # checks the whole file (a large one) on another core meanwhile.
+    utf8 = Utf8Check(os.fspath(path), max_problems)
+    in_split = not utf8.in_child
     job = _Job(provider, out_dir, max_requests, max_bytes, max_problems, in_split)
     framer = LineFramer(max_line_bytes)
-    utf8 = None if in_split else Utf8Check(os.fspath(path), max_problems)
     # The input is opened on the loop (a local open is instant): a task cancelled
     # while a thread opened it would leave it open. Reads go to a thread.
     with open(path, "rb") as file:  # noqa: ASYNC230  # see above
-        async with job, utf8 or contextlib.nullcontext():
+        async with job, utf8:
             block = await asyncio.to_thread(file.read, _READ_BYTES)
             text = block.removeprefix(_BOM)
             while block:
@@ -122,13 +121,10 @@ async def split_input(
                 reading = asyncio.ensure_future(
                     asyncio.to_thread(file.read, _READ_BYTES)
                 )
-                if utf8 is not None:
-                    utf8.feed(block)
                 await job.feed(framer.feed(text), block)
                 block = text = await reading
             await job.feed(framer.close())
-            if utf8 is not None:
-                job.splitter.report_found(*await utf8.result())
+            job.splitter.report_found(*await utf8.result())
             return await job.finish(os.fspath(path))
 
 

@@ -11,11 +11,12 @@ import msgspec
 import pytest
 
 from streambatch import ConfigError, InputError
+from streambatch._core import split as core_split
 from streambatch._core.pack import Chunker
 from streambatch._core.split import Splitter
 from streambatch._core.utf8 import WHOLE
 from streambatch._errors import InvalidInput
-from streambatch._io import split as splitting
+from streambatch._io import utf8 as utf8_check
 from streambatch._io.ids import IdSpool
 from streambatch._io.split import SplitPlan, split_input, split_requests
 from streambatch._io.utf8 import Utf8Check
@@ -388,13 +389,18 @@ async def test_duplicates_found_by_whole_runs_match(
     assert found == [(4001, "req-17"), (5000, "req-3999")]
 
 
-@pytest.fixture(params=["in the split", "decoded apart"])
+@pytest.fixture(
+    params=["in the split", "in the split, no orjson", "child", "child, no orjson"]
+)
 def utf8_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Split with orjson's whole-run check (the fast extra), or as without it."""
-    if request.param == "decoded apart":
-        monkeypatch.setattr(splitting, "WHOLE", None)
-    else:
-        assert WHOLE is not None  # dev installs the fast extra
+    """Check UTF-8 in the split or in a child process (as for a large file), with
+    orjson (the fast extra, in dev) or as without it."""
+    assert WHOLE is not None
+    if request.param.startswith("child"):
+        monkeypatch.setattr(utf8_check, "CHILD_BYTES", 0)
+    if request.param.endswith("no orjson"):
+        monkeypatch.setattr(core_split, "WHOLE", None)
+        monkeypatch.setattr(utf8_check, "WHOLE", None)
     return str(request.param)
 
 
@@ -463,7 +469,7 @@ async def test_bad_bytes_in_anthropic_and_gemini_lines_name_their_ids(
         await split_input(source, "gemini", tmp_path / "g")
     assert caught.value.problems[0][0] == 10
     assert caught.value.problems[0][2] == "not valid UTF-8"
-    if utf8_path == "in the split":  # named by the key the check read
+    if utf8_path.startswith("in the split"):  # named by the key the check read
         assert caught.value.problems == [(10, "k9", "not valid UTF-8")]
 
 
@@ -489,15 +495,29 @@ async def test_a_large_input_is_checked_by_a_child_the_same_way(
     lines = [msgspec.json.encode(anthropic_line(n, pad=10)) for n in range(300)]
     for n in (5, 150, 299):
         lines[n] = lines[n].replace(b"xxxx", b"x\xed\xa0\x80x")
-    data = write(source, lines)
+    write(source, lines)
     check = Utf8Check(str(source), max_problems=2, child_bytes=child_bytes)
     async with check:
-        assert (check._child is not None) == (child_bytes == 0)
-        for start in range(0, len(data), 1000):
-            check.feed(data[start : start + 1000])
+        assert check.in_child == (child_bytes == 0)
+        assert (check._child is not None) == check.in_child
         count, problems = await check.result()
+    if not check.in_child:  # then the split checks
+        assert (count, problems) == (0, [])
+        return
     assert count == 3
     assert problems == [
         (6, "req-5", "not valid UTF-8"),
         (151, "req-150", "not valid UTF-8"),
     ]
+
+
+async def test_a_good_input_checked_by_a_child_splits_as_in_the_split(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.jsonl"
+    write(source, [openai_line(n, pad=n % 50) for n in range(3000)])
+    alone = await split_input(source, "openai", tmp_path / "a", max_requests=700)
+    monkeypatch.setattr(utf8_check, "CHILD_BYTES", 0)
+    beside = await split_input(source, "openai", tmp_path / "b", max_requests=700)
+    assert [read(c.path) for c in alone.chunks] == [read(c.path) for c in beside.chunks]
+    assert beside.input_sha256 == alone.input_sha256
