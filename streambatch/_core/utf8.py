@@ -7,18 +7,19 @@ every byte.
 A run of complete lines (as a split frames them) is checked at once by
 :func:`bad_lines`: with orjson (the ``fast`` extra), by :data:`WHOLE`, which
 validates its whole input before it parses any of it and builds nothing (about
-three times the speed of CPython's decoder on mostly non-ASCII text, at no copy
+three times the speed of CPython's decoder on mostly non-ASCII text, and no copy
 of the run); only a run that is not valid, or every run without orjson, is then
 decoded a line at a time to find the bad ones.
 
-:class:`Utf8Checker` checks a stream cut anywhere (a file read in blocks, by a
-child process when there is no orjson). Strategy: chunks are cut at their last newline and each line is decoded on its
-own (an ASCII line is skipped at once). Decoding a line at a time is about twice
-as fast as decoding a whole chunk: a chunk holding one emoji is widened to four
-bytes a character in all, a line only to its own end. A line longer than
-:data:`MAX_PIECE` is checked in pieces, each cut before a byte that starts a
-character: cutting there never splits a valid character, and never makes a bad
-sequence good. Memory: one chunk plus one piece.
+:class:`Utf8Checker` names the bad lines of a stream cut anywhere (a file read in
+blocks, once a child process found that it is not all UTF-8). Strategy: chunks
+are cut at their last newline and each line is decoded on its own (an ASCII line
+is skipped at once). Decoding a line at a time is about twice as fast as decoding
+a whole chunk: a chunk holding one emoji is widened to four bytes a character in
+all, a line only to its own end. A line longer than :data:`MAX_PIECE` is checked
+in pieces, each cut before a byte that starts a character: cutting there never
+splits a valid character, and never makes a bad sequence good. Memory: one
+chunk plus one piece.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ block, one line and the duplicate check's buffer, whatever the input size.
 Every byte is checked: the fields a provider's rules name are decoded, and the
 whole line is checked to be UTF-8, by the splitter (a run at once with orjson,
 the ``fast`` extra) or, for a large file, by a child process on a second core
-(``utf8.py``). All or nothing: if any line is bad, every chunk file is removed and
-:class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
+(``utf8.py``). All or nothing: if any line is bad, every chunk file is removed
+and :class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Check that every byte of a large input file is UTF-8, on a second core.
 
 A split decodes only the fields it checks, and checks the UTF-8 of every line as
-it goes (``_core/split.py``). That check holds the GIL: in the split's one
-thread it is about as much work as everything else the split does there (with
-orjson, a third of the thread's time; without it, twice the rest). So for a
-regular file of at least :data:`CHILD_BYTES` it is done by a child process that
+it goes (``_core/split.py``). That check holds the GIL, in the thread that does
+all the split's checking: with orjson it is about a quarter of that thread's
+work, without it about as much as all the rest. So for a regular file of at least :data:`CHILD_BYTES` it is done by a child process that
 reads the same file on its own (from the page cache, at the same time) while the
 split runs without it. The child (``utf8_scan.py``, run by path so that it imports
 nothing of streambatch) only says whether the file is all UTF-8; if not, or if it
