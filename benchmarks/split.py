@@ -2,8 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/split.py                      # 100MB and 500MB, 5 rounds
-    .venv/bin/python benchmarks/split.py --sizes 50MB --rounds 3 --markdown
+    .venv/bin/python -m benchmarks.split                      # 100MB and 500MB, 5 rounds
+    .venv/bin/python -m benchmarks.split --sizes 100MB,1GB --rounds 3 --markdown
 
 Methodology:
 
@@ -15,20 +15,27 @@ Methodology:
    (the kernel's copy: the floor any splitter must pay, reading and writing every
    byte). (b) ``split``: ``split_input(path, input_rules("openai"), out_dir)`` with full
    validation (JSON, custom_id, method, url, model, stream, duplicates across the
-   whole input, line and chunk sizes, every byte UTF-8), the sha256 of the input,
-   and the chunk files written to the same directory. (c) ``split, no UTF-8
-   pass``: the same with the whole-line UTF-8 check (a second process for large
-   inputs) replaced by a no-op, to show what that check costs. Outputs are deleted after each measurement.
+   whole input, line and chunk sizes, every byte UTF-8: with orjson, the ``fast``
+   extra, each run checked whole as it is split), the sha256 of the input, and
+   the chunk files written to the same directory. (c) ``split, no orjson``: the
+   same as without the ``fast`` extra (lines decoded one by one, by a second
+   process for a large input). (d) ``split, no UTF-8 pass``: the same with the
+   whole-line UTF-8 check replaced by a no-op, to show what that check costs.
+   Outputs are deleted after each measurement.
 3. **Isolation.** Each measurement is a fresh child process (``--child``) that times
    only the work (not imports) and prints JSON: seconds, bytes, chunks, requests
-   and its peak RSS (``ru_maxrss``), and its peak RSS before the work began (after
-   imports; ``streambatch`` imports aiohttp, about 12 MiB), so that the table also
-   shows what the work itself added.
+   and its peak RSS (``VmHWM`` of ``/proc/self/status``; not ``ru_maxrss``, which
+   on Linux keeps the parent's peak across ``execve``), and its peak RSS before
+   the work began (after imports; ``streambatch`` imports aiohttp, about 12 MiB),
+   so that the table also shows what the work itself added.
 4. **Noise.** Rounds are interleaved (each round runs every size and method once),
    so a slow spell of a shared machine hits all alike. The table shows the median
    and min-max MB/s over rounds (MB = 10^6 bytes), the ratio of medians against
-   ``copy`` at the same size, and the highest peak RSS. Peak RSS at two sizes shows
-   whether memory grows with the input.
+   ``copy`` at the same size, the best round's MB/s over the best copy's, the
+   input MB per CPU second (the process's threads and its children: the total
+   work, which a machine busy with other work shows better than MB/s), and the
+   highest peak RSS. Peak RSS at two sizes shows whether memory grows with the
+   input.
 """
 
 from __future__ import annotations
@@ -51,36 +58,61 @@ _HERE = Path(__file__).resolve()
 sys.path.insert(0, str(_HERE.parent.parent))
 
 
-METHODS = ("copy", "split", "split, no UTF-8 pass")
+METHODS = (
+    "copy",
+    "split",
+    "split, UTF-8 in split",
+    "split, no orjson",
+    "split, no UTF-8 pass",
+)
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS (``VmHWM``), in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
 
 
 def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
     """Measure one method once, in this (fresh) process."""
     os.makedirs(out_dir, exist_ok=True)
     chunks = requests = 0
+    cpu = time.process_time()  # this process's threads
     if method == "copy":  # imports nothing of streambatch
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = peak_rss_kib()
         start = time.perf_counter()
         shutil.copyfile(path, os.path.join(out_dir, "copy.jsonl"))
     else:
-        from streambatch._io import split as splitting
+        from streambatch._core import split as core_split
+        from streambatch._io import split as splitting, utf8
         from streambatch._io.split import split_input
         from streambatch._providers import input_rules
 
+        if method == "split, UTF-8 in split":  # no child: the splitter checks
+            utf8.CHILD_BYTES = 1 << 62
+        if method == "split, no orjson":  # as without the fast extra
+            core_split.WHOLE = utf8.WHOLE = None  # type: ignore[attr-defined]
         if method == "split, no UTF-8 pass":  # what the whole-line UTF-8 check costs
             splitting.Utf8Check = _NoCheck  # type: ignore[attr-defined, assignment]
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = peak_rss_kib()
         start = time.perf_counter()
         plan = asyncio.run(split_input(path, input_rules("openai"), out_dir))
         chunks, requests = len(plan.chunks), plan.n_requests
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     shutil.rmtree(out_dir)
     return {
         "seconds": seconds,
+        # CPU seconds of this process's threads and of its children (the UTF-8 check)
+        "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
         "bytes": os.path.getsize(path),
         "chunks": chunks,
         "requests": requests,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss_kib(),
         "base_rss_kib": base,
         # the UTF-8 checking child's, if one ran (children are waited for)
         "child_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -88,7 +120,10 @@ def child(method: str, path: str, out_dir: str) -> dict[str, Any]:
 
 
 class _NoCheck:
-    """A stand-in for ``Utf8Check`` that checks nothing."""
+    """A stand-in for ``Utf8Check`` that checks nothing (and says the splitter
+    need not either)."""
+
+    in_child = True
 
     def __init__(self, *args: object) -> None:
         pass
@@ -97,9 +132,6 @@ class _NoCheck:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        pass
-
-    def feed(self, block: bytes) -> None:
         pass
 
     async def result(self) -> tuple[int, list[Any]]:
@@ -143,6 +175,8 @@ def table(
         "MB/s median",
         "min-max",
         "x copy",
+        "best x best copy",
+        "MB per CPU-s",
         "peak RSS MiB",
         "+ over imports",
         "UTF-8 child MiB",
@@ -151,7 +185,9 @@ def table(
     for (size, method), runs in samples.items():
         mbps = [r["bytes"] / r["seconds"] / 1e6 for r in runs]
         copy = samples[(size, "copy")]
-        copy_median = statistics.median(r["bytes"] / r["seconds"] / 1e6 for r in copy)
+        copy_mbps = [r["bytes"] / r["seconds"] / 1e6 for r in copy]
+        copy_median = statistics.median(copy_mbps)
+        per_cpu = statistics.median(r["bytes"] / r["cpu_seconds"] / 1e6 for r in runs)
         rss = max(r["peak_rss_kib"] for r in runs) / 1024
         grown = max(r["peak_rss_kib"] - r["base_rss_kib"] for r in runs) / 1024
         child = max(r.get("child_rss_kib", 0) for r in runs) / 1024
@@ -162,6 +198,8 @@ def table(
                 f"{statistics.median(mbps):.0f}",
                 f"{min(mbps):.0f}-{max(mbps):.0f}",
                 f"{statistics.median(mbps) / copy_median:.2f}",
+                f"{max(mbps) / max(copy_mbps):.2f}",
+                f"{per_cpu:.0f}",
                 f"{rss:.1f}",
                 f"{grown:.1f}",
                 f"{child:.1f}" if child else "-",

@@ -25,6 +25,7 @@ __all__ = (
     "LineFramer",
     "Lines",
     "Overlong",
+    "count_lines",
     "line_ends",
 )
 
@@ -138,7 +139,7 @@ class LineFramer:
     ) -> None:
         """Frame ``chunk[start:end]``, whole lines; split it only if one may be long."""
         if end - start - 1 <= self._max:  # no line in it can exceed the limit
-            count = chunk.count(b"\n", start, end)
+            count = count_lines(chunk, start, end)
             frames.append(Lines(memoryview(chunk)[start:end], self._line, count))
             self._line += count
             return
@@ -158,6 +159,30 @@ class LineFramer:
             offset = newline + 1
         if end > run_start:
             frames.append(Lines(view[run_start:end], run_first, self._line - run_first))
+
+
+_PROBE_LINES = 64
+_PROBE_BYTES = _PROBE_LINES * 256
+
+
+def count_lines(data: bytes, start: int, end: int) -> int:
+    """How many ``\\n`` are in ``data[start:end]``, as ``data.count(b"\\n", ...)``.
+
+    ``count`` looks at every byte; ``find`` is ``memchr``, several times faster
+    per byte, at a fixed cost per call. So lines are found one by one while they
+    are long (request lines mostly are: about 5x faster at 2.5 KB a line), and
+    counted in one call from the moment the first :data:`_PROBE_LINES` of them
+    turn out short.
+    """
+    found = 0
+    find = data.find
+    at = find(b"\n", start, end)
+    while at >= 0:
+        found += 1
+        if found == _PROBE_LINES and at - start < _PROBE_BYTES:
+            return found + data.count(b"\n", at + 1, end)
+        at = find(b"\n", at + 1, end)
+    return found
 
 
 def line_ends(data: bytes) -> list[int]:

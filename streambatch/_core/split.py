@@ -13,6 +13,11 @@ lines of one run that go to the same chunk are joined into one write, exactly th
 bytes a whole run would give. Bad lines are counted, and the first
 ``max_problems`` kept; good lines keep being placed even after a problem, so that
 every problem in the input (duplicates included) can be reported in one go.
+
+Every byte of a run is also checked to be UTF-8, which msgspec does not do for the
+fields it skips (``utf8.py``): the run at once, and line by line only if it is not
+valid. A bad line is named by the custom_id its check read; a line whose check
+already failed is reported once, for that.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .requests import (
     Run,
     custom_id_in,
 )
+from .utf8 import WHOLE, bad_lines
 
 __all__ = ("Chunk", "LineTranslator", "Splitter", "Step")
 
@@ -92,9 +98,12 @@ class Splitter:
         translator: if given, and it applies to the input's first non-blank line,
             every line is translated before it is checked and placed (a line
             that cannot be is a problem).
+        check_utf8: whether to check that every byte is UTF-8 (False: the caller
+            checks it some other way).
     """
 
     __slots__ = (
+        "_check_utf8",
         "_checker",
         "_chunker",
         "_fits",
@@ -114,10 +123,13 @@ class Splitter:
         limits: ChunkLimits,
         max_problems: int = 50,
         translator: LineTranslator | None = None,
+        *,
+        check_utf8: bool = True,
     ) -> None:
         self._translator = translator
         self._translating = False  # decided on the first non-blank line
         self._checker = RequestChecker(rules)
+        self._check_utf8 = check_utf8
         self._chunker: Chunker[Group | None] = Chunker(limits)
         self._fits = Packer(limits).fits
         self._max_problems = max_problems
@@ -140,9 +152,14 @@ class Splitter:
                 reason = f"line of {frame.size:,} bytes is longer than the limit"
                 self.report(Problem(frame.line, custom_id_in(frame.head), reason))
                 continue
+            given = frame  # its bytes are the input's, checked for UTF-8
             if self._translator is not None:
                 frame = self._translated(frame, self._translator)
             checked = self._checker.check(frame.data, frame.first_line)
+            if self._check_utf8:
+                bad = bad_lines(given.data, given.first_line, WHOLE)
+                if bad:
+                    self._report_utf8(bad, checked)
             if isinstance(checked, Run):
                 self._place_run(checked, step)
             else:
@@ -172,6 +189,24 @@ class Splitter:
                 self.report(Problem(number, found, exc.reason))
                 out.append(b"")
         return Lines(b"\n".join(out), frame.first_line, frame.n_lines)
+
+    def _report_utf8(
+        self, bad: list[int], checked: Run | list[Request | Problem]
+    ) -> None:
+        """Report the lines ``bad`` of a run as not UTF-8, unless already bad."""
+        if isinstance(checked, Run):
+            ids = {
+                checked.first_line + i: cid for i, cid in enumerate(checked.custom_ids)
+            }
+        else:
+            ids = {
+                item.line_no: item.custom_id
+                for item in checked
+                if isinstance(item, Request)
+            }
+        for line_no in bad:
+            if line_no in ids:  # else its check failed, and says why
+                self.report(Problem(line_no, ids[line_no], "not valid UTF-8"))
 
     def report(self, problem: Problem) -> None:
         """Count a problem; keep it if it is among the ``max_problems`` first lines."""

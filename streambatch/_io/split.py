@@ -6,9 +6,10 @@ custom_ids for duplicates across the whole input. Memory is bounded by one read
 block, one line and the duplicate check's buffer, whatever the input size.
 
 Every byte is checked: the fields a provider's rules name are decoded, and the
-whole line is checked to be UTF-8 (``utf8.py``, on a second core for a large
-input). All or nothing: if any line is bad, every chunk file is removed and
-:class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
+whole line is checked to be UTF-8, by the splitter (a run at once with orjson,
+the ``fast`` extra) or, for a large file, by a child process on a second core
+(``utf8.py``). All or nothing: if any line is bad, every chunk file is removed
+and :class:`InvalidInput` lists the problems. Nothing is ever uploaded from here.
 """
 
 from __future__ import annotations
@@ -116,11 +117,21 @@ async def split_input(
     Lines may end in ``\\r\\n``; chunks always use ``\\n``. A leading UTF-8 BOM is
     dropped; blank lines are skipped but keep their line numbers.
     """
+    # The splitter checks each run's UTF-8 as it goes, unless a child process
+    # checks the whole file (a large one) on another core meanwhile.
+    utf8 = Utf8Check(os.fspath(path), max_problems)
+    in_split = not utf8.in_child
     job = _Job(
-        provider, out_dir, max_requests, max_bytes, max_problems, translator, rewrite
+        provider,
+        out_dir,
+        max_requests,
+        max_bytes,
+        max_problems,
+        in_split,
+        translator,
+        rewrite,
     )
     framer = LineFramer(max_line_bytes)
-    utf8 = Utf8Check(os.fspath(path), max_problems)
     # The input is opened on the loop (a local open is instant): a task cancelled
     # while a thread opened it would leave it open. Reads go to a thread.
     with open(path, "rb") as file:  # noqa: ASYNC230  # see above
@@ -132,7 +143,6 @@ async def split_input(
                 reading = asyncio.ensure_future(
                     asyncio.to_thread(file.read, _READ_BYTES)
                 )
-                utf8.feed(block)
                 await job.feed(framer.feed(text), block)
                 block = text = await reading
             await job.feed(framer.close())
@@ -170,8 +180,16 @@ async def split_requests(
     Raises:
         As :func:`split_input`; problems are numbered by request (1-based).
     """
+    # msgspec encodes valid UTF-8 only (a lone surrogate cannot be encoded)
     job = _Job(
-        provider, out_dir, max_requests, max_bytes, max_problems, translator, rewrite
+        provider,
+        out_dir,
+        max_requests,
+        max_bytes,
+        max_problems,
+        False,
+        translator,
+        rewrite,
     )
     lines = _Encoder(job)
     async with job:
@@ -235,12 +253,19 @@ class _Job:
         max_requests: int | None,
         max_bytes: int | None,
         max_problems: int,
+        check_utf8: bool,
         translator: LineTranslator | None = None,
         rewrite: Rewrite | None = None,
     ) -> None:
         self._rewrite = rewrite
         limits = limits_for(provider.limits, max_requests, max_bytes, provider.name)
-        self.splitter = Splitter(provider.lines, limits, max_problems, translator)
+        self.splitter = Splitter(
+            provider.lines,
+            limits,
+            max_problems,
+            translator,
+            check_utf8=check_utf8,
+        )
         self._keyed = provider.lines.keyed  # ids in "key", not "custom_id"
         self._dir = os.fspath(out_dir)
         os.makedirs(self._dir, exist_ok=True)

@@ -1,29 +1,27 @@
-"""Check that every byte of an input file is UTF-8, on a second core if it is large.
+"""Check that every byte of a large input file is UTF-8, on a second core.
 
-The edge around :class:`streambatch._core.utf8.Utf8Checker`. A split decodes only
-the fields it checks; this checks the rest. A small input (or one that is not a
-regular file) is checked block by block as it is split, in this process. A large
-one is checked by a child process that reads the same file on its own (from the
-page cache, at the same time), so the split goes no slower: decoding holds the
-GIL, and a thread would not help. The child runs ``python -m`` this module, so it
-imports nothing of the caller's; if it cannot run, the file is checked here.
-
-As a child (``python -m streambatch._io.utf8 PATH MAX``): prints
-``{"count": N, "problems": [[line, custom_id, reason], ...]}`` (the first MAX).
+A split decodes only the fields it checks, and checks the UTF-8 of every line as
+it goes (``_core/split.py``). That check holds the GIL, in the thread that does
+all the split's checking: with orjson it is about a quarter of that thread's
+work, without it about as much as all the rest. So for a regular file of at least :data:`CHILD_BYTES` it is done by a child process that
+reads the same file on its own (from the page cache, at the same time) while the
+split runs without it. The child (``utf8_scan.py``, run by path so that it imports
+nothing of streambatch) only says whether the file is all UTF-8; if not, or if it
+could not run, the lines that are not are found here, after the split's pass
+(:func:`check_file`, in a thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import stat
 import sys
-from typing import Any
 
 from .._core.requests import Problem
-from .._core.utf8 import Utf8Checker
+from .._core.utf8 import ORJSON_UTF8_ERROR, WHOLE, Utf8Checker
+from . import utf8_scan
 
 __all__ = ("CHILD_BYTES", "Utf8Check", "check_file")
 
@@ -46,35 +44,35 @@ def check_file(path: str, max_problems: int) -> tuple[int, list[Problem]]:
 
 
 class Utf8Check:
-    """Check the UTF-8 of an input while it is split.
+    """The UTF-8 check of a large input, by a child process.
 
-    ``feed(block)`` with each block read (a no-op when a child checks);
-    ``await result()`` once all were fed: the count of bad lines and the first
-    ``max_problems``. Leaving the ``async with`` ends a child still running.
+    ``in_child`` says whether this checks the input (a regular file of at least
+    ``child_bytes``); if not, the split must. ``await result()`` once the split's
+    pass is over: the count of bad lines and the first ``max_problems``. Leaving
+    the ``async with`` ends a child still running.
     """
 
     def __init__(
-        self, path: str, max_problems: int, child_bytes: int = CHILD_BYTES
+        self, path: str, max_problems: int, child_bytes: int | None = None
     ) -> None:
+        if child_bytes is None:
+            child_bytes = CHILD_BYTES
         self._path = path
         self._max = max_problems
         self._child: asyncio.subprocess.Process | None = None
-        self._checker: Utf8Checker | None = Utf8Checker()
-        self._problems: list[Problem] = []
+        self.in_child = False
         with contextlib.suppress(OSError):
             info = os.stat(path)
-            if stat.S_ISREG(info.st_mode) and info.st_size >= child_bytes:
-                self._checker = None  # a child checks
+            self.in_child = stat.S_ISREG(info.st_mode) and info.st_size >= child_bytes
 
     async def __aenter__(self) -> Utf8Check:
-        if self._checker is None and sys.executable:
+        if self.in_child and sys.executable:
+            argv = [sys.executable, utf8_scan.__file__, self._path]
+            if WHOLE is not None:
+                argv.append(ORJSON_UTF8_ERROR)
             with contextlib.suppress(OSError):
                 self._child = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    __name__,
-                    self._path,
-                    str(self._max),
+                    *argv,
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
@@ -88,37 +86,13 @@ class Utf8Check:
                 child.kill()
             await child.wait()
 
-    def feed(self, block: bytes) -> None:
-        """Check one block read from the input, in order (unless a child does)."""
-        if self._checker is not None:
-            found = self._checker.feed(block)
-            self._problems += found[: self._max - len(self._problems)]
-
     async def result(self) -> tuple[int, list[Problem]]:
-        """The count of bad lines and the first of them."""
-        if self._checker is not None:
-            self._problems += self._checker.close()[: self._max - len(self._problems)]
-            return self._checker.count, self._problems
+        """The count of bad lines and the first of them (none if not in a child)."""
+        if not self.in_child:
+            return 0, []
         child = self._child
         if child is not None:
             out, _ = await child.communicate()
-            if child.returncode == 0:
-                with contextlib.suppress(ValueError, TypeError):
-                    return _decode(out)
+            if child.returncode == 0 and out.strip() == b"ok":
+                return 0, []
         return await asyncio.to_thread(check_file, self._path, self._max)
-
-
-def _decode(out: bytes) -> tuple[int, list[Problem]]:
-    report: dict[str, Any] = json.loads(out)
-    problems = [Problem(int(n), cid, str(why)) for n, cid, why in report["problems"]]
-    return int(report["count"]), problems
-
-
-def main(argv: list[str]) -> None:
-    path, max_problems = argv[0], int(argv[1])
-    count, problems = check_file(path, max_problems)
-    json.dump({"count": count, "problems": problems}, sys.stdout)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

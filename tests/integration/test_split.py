@@ -12,9 +12,12 @@ import msgspec
 import pytest
 
 from streambatch import ConfigError, InputError
+from streambatch._core import split as core_split
 from streambatch._core.pack import Chunker
 from streambatch._core.split import Splitter
+from streambatch._core.utf8 import WHOLE
 from streambatch._errors import InvalidInput
+from streambatch._io import utf8 as utf8_check
 from streambatch._io.ids import IdSpool
 from streambatch._io.split import SplitPlan, split_input, split_requests
 from streambatch._io.utf8 import Utf8Check
@@ -408,8 +411,23 @@ async def test_duplicates_found_by_whole_runs_match(
     assert found == [(4001, "req-17"), (5000, "req-3999")]
 
 
+@pytest.fixture(
+    params=["in the split", "in the split, no orjson", "child", "child, no orjson"]
+)
+def utf8_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Check UTF-8 in the split or in a child process (as for a large file), with
+    orjson (the fast extra, in dev) or as without it."""
+    assert WHOLE is not None
+    if request.param.startswith("child"):
+        monkeypatch.setattr(utf8_check, "CHILD_BYTES", 0)
+    if request.param.endswith("no orjson"):
+        monkeypatch.setattr(core_split, "WHOLE", None)
+        monkeypatch.setattr(utf8_check, "WHOLE", None)
+    return str(request.param)
+
+
 async def test_bad_bytes_in_a_field_the_rules_skip_are_refused(
-    tmp_path: pathlib.Path,
+    tmp_path: pathlib.Path, utf8_path: str
 ) -> None:
     source, out = tmp_path / "in.jsonl", tmp_path / "out"
     lines = [msgspec.json.encode(openai_line(n, pad=3)) for n in range(50)]
@@ -427,17 +445,68 @@ async def test_bad_bytes_in_a_field_the_rules_skip_are_refused(
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "bad", [b"\xc3(", b"\xff", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80"]
+)
+async def test_bad_bytes_anywhere_in_a_large_input_are_found_however_it_is_read(
+    tmp_path: pathlib.Path, utf8_path: str, bad: bytes
+) -> None:
+    # about 3 MB: lines span read blocks, and a line longer than a block is held
+    # whole; the bad bytes sit in fields no rule reads, in a line that is otherwise
+    # good, at the start, middle and end of the input and in the long line
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    lines = [msgspec.json.encode(openai_line(n, pad=9 + n % 700)) for n in range(4000)]
+    lines[2000] = msgspec.json.encode(openai_line(2000, pad=1_500_000))
+    spots = {0: 1, 1999: 5, 2000: 1_000_000, 3999: 7}
+    for n, at in spots.items():
+        body = lines[n]
+        at = body.index("é".encode(), at)
+        lines[n] = body[:at] + bad + body[at:]
+    lines[3000] = lines[3000].replace(b'"user"', b'"us' + bad + b'er"')  # a role
+    write(source, lines)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, input_rules("openai"), out)
+    numbers = [*sorted(spots), 3000]
+    assert caught.value.problems == [
+        (n + 1, f"req-{n}", "not valid UTF-8") for n in sorted(numbers)
+    ]
+    assert caught.value.total == len(numbers)
+
+
+async def test_bad_bytes_in_anthropic_and_gemini_lines_name_their_ids(
+    tmp_path: pathlib.Path, utf8_path: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [msgspec.json.encode(anthropic_line(n, pad=5)) for n in range(20)]
+    lines[4] = lines[4].replace(b"xxx", b"x\xe2\x82x")  # inside params.messages
+    write(source, lines)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, input_rules("anthropic"), tmp_path / "a")
+    assert caught.value.problems == [(5, "req-4", "not valid UTF-8")]
+    body = {"model": "gemini-2.5-flash", "contents": [{"parts": [{"text": "ok"}]}]}
+    rows = [msgspec.json.encode({"key": f"k{n}", "request": body}) for n in range(20)]
+    rows[9] = rows[9].replace(b'"ok"', b'"o\xffk"')  # inside request.contents
+    write(source, rows)
+    with pytest.raises(InvalidInput) as caught:
+        await split_input(source, input_rules("gemini"), tmp_path / "g")
+    assert caught.value.problems[0][0] == 10
+    assert caught.value.problems[0][2] == "not valid UTF-8"
+    if utf8_path.startswith("in the split"):  # named by the key the check read
+        assert caught.value.problems == [(10, "k9", "not valid UTF-8")]
+
+
 async def test_bad_bytes_the_decoder_sees_are_reported_once(
-    tmp_path: pathlib.Path,
+    tmp_path: pathlib.Path, utf8_path: str
 ) -> None:
     source, out = tmp_path / "in.jsonl", tmp_path / "out"
     lines = [msgspec.json.encode(openai_line(n)) for n in range(5)]
     lines[2] = lines[2].replace(b"gpt-4o-mini", b"gpt-\xff")  # the model is decoded
+    lines[4] = lines[4].replace(b'"POST"', b'"P\xffST"')  # and a bad method too
     write(source, lines)
     with pytest.raises(InvalidInput) as caught:
         await split_input(source, input_rules("openai"), out)
-    assert [p[0] for p in caught.value.problems] == [3]
-    assert caught.value.total == 1
+    assert [p[0] for p in caught.value.problems] == [3, 5]
+    assert caught.value.total == 2
 
 
 @pytest.mark.parametrize("child_bytes", [0, 1 << 60])
@@ -448,15 +517,33 @@ async def test_a_large_input_is_checked_by_a_child_the_same_way(
     lines = [msgspec.json.encode(anthropic_line(n, pad=10)) for n in range(300)]
     for n in (5, 150, 299):
         lines[n] = lines[n].replace(b"xxxx", b"x\xed\xa0\x80x")
-    data = write(source, lines)
+    write(source, lines)
     check = Utf8Check(str(source), max_problems=2, child_bytes=child_bytes)
     async with check:
-        assert (check._child is not None) == (child_bytes == 0)
-        for start in range(0, len(data), 1000):
-            check.feed(data[start : start + 1000])
+        assert check.in_child == (child_bytes == 0)
+        assert (check._child is not None) == check.in_child
         count, problems = await check.result()
+    if not check.in_child:  # then the split checks
+        assert (count, problems) == (0, [])
+        return
     assert count == 3
     assert problems == [
         (6, "req-5", "not valid UTF-8"),
         (151, "req-150", "not valid UTF-8"),
     ]
+
+
+async def test_a_good_input_checked_by_a_child_splits_as_in_the_split(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.jsonl"
+    write(source, [openai_line(n, pad=n % 50) for n in range(3000)])
+    alone = await split_input(
+        source, input_rules("openai"), tmp_path / "a", max_requests=700
+    )
+    monkeypatch.setattr(utf8_check, "CHILD_BYTES", 0)
+    beside = await split_input(
+        source, input_rules("openai"), tmp_path / "b", max_requests=700
+    )
+    assert [read(c.path) for c in alone.chunks] == [read(c.path) for c in beside.chunks]
+    assert beside.input_sha256 == alone.input_sha256

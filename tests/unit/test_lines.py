@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from streambatch._core.lines import LineFramer, Lines, Overlong
+from streambatch._core.lines import LineFramer, Lines, Overlong, count_lines
 
 
 def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -91,3 +91,22 @@ def test_a_line_cut_in_utf8_sequence_is_rejoined() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError):
         LineFramer(0)
+
+
+@given(
+    st.lists(st.integers(0, 700)),
+    st.integers(0, 50),
+    st.integers(0, 50),
+)
+def test_count_lines_counts_as_bytes_count(
+    sizes: list[int], cut_start: int, cut_end: int
+) -> None:
+    # short and long lines mixed, so that both ways of counting are taken
+    data = b"".join(b"x" * size + b"\n" for size in sizes)
+    start, end = min(cut_start, len(data)), max(0, len(data) - cut_end)
+    assert count_lines(data, start, end) == data.count(b"\n", start, end)
+    many = b"\n" * 500 + data  # the first lines short, then long ones
+    assert count_lines(many, 0, len(many)) == many.count(b"\n")
+    long = b"y" * 300 + b"\n"
+    spaced = long * 70 + b"\n" * 200  # long lines first, then short ones
+    assert count_lines(spaced, 0, len(spaced)) == 270
