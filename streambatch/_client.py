@@ -173,15 +173,18 @@ class Client:
         try:
             table = None
             if prompt is not None:
-                table, source = source, await table_requests(
+                table, source = (
                     source,
-                    directory.path,
-                    self.api.name,
-                    resumed=directory.load() is not None,
-                    template=prompt,
-                    id_column=id_column,
-                    params=RequestParams(
-                        model=model or "", system=system, max_tokens=max_tokens
+                    await table_requests(
+                        source,
+                        directory.path,
+                        self.api.name,
+                        resumed=directory.load() is not None,
+                        template=prompt,
+                        id_column=id_column,
+                        params=RequestParams(
+                            model=model or "", system=system, max_tokens=max_tokens
+                        ),
                     ),
                 )
             with rows_named(table):  # a bad request names the table's row

@@ -24,8 +24,8 @@ from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
 from ._io.output import STDOUT, check_output
-from ._io.reader import file_chunks
 from ._job import Job
+from ._tables.options import input_blocks, table_kwargs
 from ._view import ProgressView, describe
 
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
@@ -139,6 +139,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         max_bytes=args.max_bytes,
         keep_files=args.keep_files,
         completion_window=args.completion_window,
+        **table_kwargs(args),
     )
     manifest = job.manifest
     _say(
@@ -424,7 +425,7 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
     prices = dict(args.price)
     tally = Estimate(args.provider, model, prices)
     framer = LineFramer()
-    async for block in file_chunks(args.input):
+    async for block in input_blocks(args):  # a table's: rendered
         _count(tally, framer.feed(block))
     _count(tally, framer.close())
     if tally.first_unreadable is not None:

@@ -21,6 +21,7 @@ from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
+from ._tables.options import add_result_options, add_table_options, check_table_args
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -207,6 +208,7 @@ def _results_options(parser: argparse.ArgumentParser) -> None:
         help="write only these records (truncated: cut off at max_tokens; the "
         "summary counts all)",
     )
+    add_result_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="submit, wait and write results (resumes)")
     _new_job(run)
+    add_table_options(run, model=True)
     _results_options(run)
     _cost_limit(run)
     _polling(run)
@@ -233,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         "submit", help="split the input and create its batches"
     )
     _new_job(submit)
+    add_table_options(submit, model=True)
     submit.add_argument(
         "--emulator",
         action="store_true",
@@ -309,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the provider whose prices apply",
     )
     estimate.add_argument("--model", help="price every request as this model")
+    add_table_options(estimate, model=False)
     _pricing(estimate)
     estimate.set_defaults(handler=_commands.estimate)
 
@@ -322,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     """What the parser cannot check alone, checked before anything runs."""
+    check_table_args(args)
     if getattr(args, "emulator", False) and args.command == "submit":
         raise ConfigError(
             "--emulator is for run only: the built-in emulator lives as long as "
