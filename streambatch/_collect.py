@@ -28,6 +28,7 @@ from ._providers.splice import RecordSplicer
 
 __all__ = (
     "ResultCounts",
+    "counted_results",
     "decode_id",
     "iter_results",
     "request_ids",
@@ -199,33 +200,58 @@ async def write_results(
     counted and recorded in the job's manifest.
     """
     counts = ResultCounts()
-    tally = CostTally(prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
     sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
     async with open_output(path, needed=sizes) as file:
-        for chunk in store.manifest.chunks:
-            used = [0, 0]  # input, output tokens
-            async for rows in result_batches(
-                store, chunk, with_response=with_response, splice=True
-            ):
-                _count(rows, counts, used)
-                if only == "truncated":
-                    rows = [r for r in rows if r.stop_reason == "max_tokens"]
-                elif only is not None:
-                    keep = only == "succeeded"
-                    rows = [r for r in rows if (r.status == "succeeded") == keep]
-                buffer += _ENCODER.encode_lines(rows)
-                if len(buffer) >= 1 << 20:
-                    await file.write(bytes(buffer))
-                    buffer.clear()
-            if any(used):
-                tally.add(await chunk_model(store, chunk), *used)
+        async for rows in counted_results(
+            store,
+            counts,
+            with_response=with_response,
+            only=only,
+            prices=prices,
+            splice=True,
+        ):
+            buffer += _ENCODER.encode_lines(rows)
+            if len(buffer) >= 1 << 20:
+                await file.write(bytes(buffer))
+                buffer.clear()
         await file.write(bytes(buffer))
+    return counts
+
+
+async def counted_results(
+    store: JobStore,
+    counts: ResultCounts,
+    *,
+    with_response: bool = False,
+    only: Only | None = None,
+    prices: Mapping[str, Price] | None = None,
+    splice: bool = False,
+) -> AsyncIterator[list[Result]]:
+    """Every request's result, a list per block read, the records ``only`` keeps
+    (``splice``: for encoding only, see :func:`result_batches`); ``counts``
+    counts them all by status, the truncated ones and (once every record is
+    given) what they cost, which is recorded in the job's manifest."""
+    tally = CostTally(prices)
+    for chunk in store.manifest.chunks:
+        used = [0, 0]  # input, output tokens
+        async for rows in result_batches(
+            store, chunk, with_response=with_response, splice=splice
+        ):
+            _count(rows, counts, used)
+            if only == "truncated":
+                rows = [r for r in rows if r.stop_reason == "max_tokens"]
+            elif only is not None:
+                keep = only == "succeeded"
+                rows = [r for r in rows if (r.status == "succeeded") == keep]
+            if rows:
+                yield rows
+        if any(used):
+            tally.add(await chunk_model(store, chunk), *used)
     counts.cost = tally.cost()
     store.record_cost(counts.cost)
-    return counts
 
 
 def _count(rows: list[Result], counts: ResultCounts, used: list[int]) -> None:

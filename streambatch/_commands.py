@@ -23,9 +23,10 @@ from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
-from ._io.output import STDOUT, check_output
+from ._io.output import STDOUT
 from ._job import Job
 from ._tables.options import input_blocks, table_kwargs
+from ._tables.results import check_results_target
 from ._view import ProgressView, describe
 
 __all__ = ("cancel", "estimate", "results", "retry", "run", "status", "submit", "wait")
@@ -189,6 +190,8 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         with_response=args.with_response,
         only=args.only,
         prices=dict(args.price),
+        format=args.format,
+        join_input=args.join_input,
     )
     parts = " ".join(
         f"{status}={counts[status]}"
@@ -228,7 +231,9 @@ def _cost(cost: Cost) -> str:
 async def run(args: argparse.Namespace) -> int:
     """``run``: submit, wait, write results; resumes an existing job directory."""
     started = time.monotonic()
-    check_output(args.output, input_path=args.input, job_dir=args.job_dir)
+    check_results_target(
+        args.output, args.format, input_path=args.input, job_dir=args.job_dir
+    )
     base_url = _base_url(args, _recorded(args.job_dir))
     async with _client(args, args.provider, base_url) as client:
         with await _submit(args, client) as job:
@@ -272,7 +277,9 @@ async def results(args: argparse.Namespace) -> int:
     """
     started = time.monotonic()
     manifest = read_manifest(args.job_dir)
-    check_output(args.output, input_path=manifest.input_path, job_dir=args.job_dir)
+    check_results_target(
+        args.output, args.format, input_path=manifest.input_path, job_dir=args.job_dir
+    )
     async with _existing_job(args) as job:
         progress = job.progress()
         if not progress.finished and not args.partial:

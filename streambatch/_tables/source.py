@@ -24,7 +24,7 @@ from .._core.lines import LineFramer, Lines, Overlong
 from .._errors import ConfigError, InputError
 from .deps import need
 
-__all__ = ("BATCH_ROWS", "Table", "open_table", "table_format")
+__all__ = ("BATCH_ROWS", "Table", "arrow_file", "open_table", "table_format")
 
 BATCH_ROWS = 16_384
 """Rows per batch read (and rendered) at a time."""
@@ -131,36 +131,62 @@ def open_table(source: Any, *, batch_rows: int = BATCH_ROWS) -> Table:
 
 
 def _open_file(path: str, batch_rows: int) -> Table:
-    kind = table_format(path)
     absolute = str(Path(path).absolute())
-    if kind == "jsonl":
+    if table_format(path) == "jsonl":
         rows = _json_lines(path, batch_rows)
         first = next(rows, None)
         columns = list(first[0]) if first else []
         return Table(path, absolute, columns, _chain(first, rows))
+    schema, batches = arrow_file(path, batch_rows)
+    return Table(path, absolute, list(schema.names), (b.to_pylist() for b in batches))
+
+
+def arrow_file(path: str, batch_rows: int = BATCH_ROWS) -> tuple[Any, Iterator[Any]]:
+    """The Arrow schema and record batches of a table file (JSON lines take
+    their column types from the first batch of rows; a column with no value
+    there is text).
+
+    Raises:
+        ConfigError: pyarrow is not installed.
+        InputError: the file is not a table of its format.
+    """
+    kind = table_format(path)
     try:
+        if kind == "jsonl":
+            return _arrow_json_lines(path, batch_rows)
         if kind == "parquet" and not Path(path).is_dir():
             pq = need("pyarrow.parquet", "reading a Parquet table")
             parquet = pq.ParquetFile(path)
-            names = list(parquet.schema_arrow.names)
-            batches = parquet.iter_batches(batch_size=batch_rows)
-        elif kind == "parquet":
+            return parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
+        if kind == "parquet":
             ds = need("pyarrow.dataset", "reading a Parquet dataset")
             dataset = ds.dataset(path, format="parquet")
-            names = list(dataset.schema.names)
-            batches = dataset.to_batches(batch_size=batch_rows)
-        else:
-            csv = need("pyarrow.csv", "reading a CSV table")
-            reader = csv.open_csv(path)
-            names = list(reader.schema.names)
-            batches = iter(reader)
+            return dataset.schema, dataset.to_batches(batch_size=batch_rows)
+        csv = need("pyarrow.csv", "reading a CSV table")
+        reader = csv.open_csv(path)
+        return reader.schema, iter(reader)
     except ConfigError:
         raise
     except OSError as exc:
         raise InputError(f"cannot read the table: {exc}", path=path) from exc
     except Exception as exc:  # pyarrow: not a Parquet file, an empty CSV, ...
         raise InputError(f"not a {kind} table: {exc}", path=path) from exc
-    return Table(path, absolute, names, (b.to_pylist() for b in batches))
+
+
+def _arrow_json_lines(path: str, batch_rows: int) -> tuple[Any, Iterator[Any]]:
+    pa = need("pyarrow", "reading JSON lines as Arrow")
+    rows = _json_lines(path, batch_rows)
+    first = next(rows, None) or []
+    inferred = pa.RecordBatch.from_pylist(first).schema
+    schema = pa.schema(
+        [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in inferred]
+    )
+
+    def batches() -> Iterator[Any]:
+        for batch in _chain(first or None, rows):
+            yield pa.RecordBatch.from_pylist(batch, schema=schema)
+
+    return schema, batches()
 
 
 def _arrow_object(source: Any, batch_rows: int) -> Table:
