@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -238,7 +239,7 @@ def test_join_input_on_a_job_not_made_from_a_table_is_refused(
     assert pq.read_table(tmp_path / "o.parquet").num_rows == 5
 
 
-def frames(count: int) -> Iterator[tuple[str, object]]:
+def frames(count: int) -> Iterator[tuple[str, Any]]:
     rows = table(count)
     yield "pyarrow", rows
     yield (

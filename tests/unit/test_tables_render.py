@@ -4,6 +4,7 @@ template and its errors (pure and in-process; no network)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,9 @@ from streambatch._tables.render import Renderer
 PARAMS = RequestParams(model="m-1", system="be brief", max_tokens=50)
 
 
-def render(template: str, rows: list[dict], provider: str = "openai", **kw) -> list:
+def render(
+    template: str, rows: list[dict[str, Any]], provider: str = "openai", **kw: Any
+) -> list[Any]:
     renderer = Renderer(
         template, provider, kw.pop("params", PARAMS), kw.pop("id", "id")
     )
