@@ -21,7 +21,12 @@ from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
-from ._tables.options import add_result_options, add_table_options, check_table_args
+from ._tables.options import (
+    add_result_options,
+    add_table_options,
+    check_table_args,
+    prefer_system_allocator,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -341,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)  # before anything is read, uploaded or created
+    prefer_system_allocator()  # before pyarrow is imported, if it is
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._models import Result
+from .arrays import integers, strings
 from .deps import need
 
 __all__ = ("RESULT_COLUMNS", "result_batch", "result_schema")
@@ -77,7 +78,9 @@ def result_batch(rows: list[Result], *, with_response: bool = False) -> Any:
     if with_response:
         columns.append([_raw_text(r.response) for r in rows])
     arrays = [
-        pa.array(values, type=field.type)
+        strings(values)
+        if field.type == pa.string()
+        else integers(values, str(field.type))
         for values, field in zip(columns, schema, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

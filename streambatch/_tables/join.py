@@ -25,7 +25,6 @@ whose result was left out (``--only``) is left out.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import zlib
 from bisect import bisect_left
@@ -39,16 +38,18 @@ from .._core.tables import TableSpec
 from .._errors import JobError
 from .._io.jobdir import sha256_file
 from .._io.store import JobStore
+from .arrays import integers, strings
 from .deps import need
 from .jobtable import TABLE_DIR
 from .source import arrow_file
+from .worker import Worker
 
 __all__ = ("BUCKET_ROWS", "Join")
 
 BUCKET_ROWS = 32_768
 """About how many rows one bucket of the join holds."""
 MAX_BUCKETS = 512
-WINDOW_ROWS = 65_536
+WINDOW_ROWS = 16_384
 """Rows per record batch of the joined output."""
 _RUN_BATCH = 2_048  # rows per batch of a run file: what the merge holds per run
 _ROW = "__streambatch_row"
@@ -65,13 +66,17 @@ class Join:
         store: the job (the join's spill files go in its directory).
         spec: the job's table spec.
         result_schema: the results' Arrow schema.
+        worker: the thread the Arrow work runs on.
 
     Raises:
         JobError: the table file changed since the job was made.
         ConfigError: pyarrow is not installed.
     """
 
-    def __init__(self, store: JobStore, spec: TableSpec, result_schema: Any) -> None:
+    def __init__(
+        self, store: JobStore, spec: TableSpec, result_schema: Any, worker: Worker
+    ) -> None:
+        self._worker = worker
         self._pa = need("pyarrow", "--join-input")
         self._ipc = need("pyarrow.ipc", "--join-input")
         self._store = store
@@ -112,14 +117,14 @@ class Join:
             writers = self._writers("results", self._result_schema)
             try:
                 async for batch in results:
-                    await asyncio.to_thread(self._spread, batch, writers)
+                    await self._worker.run(self._spread, batch, writers)
             finally:
                 _close(writers)
             await self._spread_rows()
             for bucket in range(self._buckets):
-                await asyncio.to_thread(self._join_bucket, bucket)
+                await self._worker.run(self._join_bucket, bucket)
             merge = self._merge()
-            while (batch := await asyncio.to_thread(next, merge, None)) is not None:
+            while (batch := await self._worker.run(next, merge, None)) is not None:
                 yield batch
         finally:
             shutil.rmtree(self._work, ignore_errors=True)
@@ -141,7 +146,7 @@ class Join:
             groups[bucket].append(index)
         for writer, rows in zip(writers, groups, strict=True):
             if rows:
-                writer.write_batch(batch.take(self._pa.array(rows, self._pa.int64())))
+                writer.write_batch(batch.take(integers(rows)))
 
     async def _spread_rows(self) -> None:
         """Read the input rows with their custom_ids and spread them."""
@@ -152,7 +157,7 @@ class Join:
         writers = self._writers("rows", self._keyed_schema)
         first = 0
         try:
-            while (batch := await asyncio.to_thread(next, rows, None)) is not None:
+            while (batch := await self._worker.run(next, rows, None)) is not None:
                 while len(ids) < batch.num_rows:
                     block = await anext(id_blocks, None)
                     if block is None:
@@ -162,7 +167,7 @@ class Join:
                     ids.extend(block)
                 keys = [ids.popleft() for _ in range(batch.num_rows)]
                 keyed = self._keyed(batch, keys, first)
-                await asyncio.to_thread(self._spread, keyed, writers)
+                await self._worker.run(self._spread, keyed, writers)
                 first += batch.num_rows
         finally:
             _close(writers)
@@ -170,10 +175,10 @@ class Join:
 
     def _keyed(self, batch: Any, keys: list[str], first: int) -> Any:
         pa = self._pa
-        numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+        numbers = integers(range(first, first + batch.num_rows))
         columns = [batch.column(name) for name in self._input_names]
         return pa.RecordBatch.from_arrays(
-            [pa.array(keys, pa.string()), numbers, *columns], schema=self._keyed_schema
+            [strings(keys), numbers, *columns], schema=self._keyed_schema
         )
 
     def _join_bucket(self, bucket: int) -> None:
@@ -185,9 +190,9 @@ class Join:
         found = [position.get(c) for c in rows.column("custom_id").to_pylist()]
         kept = [i for i, at in enumerate(found) if at is not None]
         if len(kept) != len(found):
-            rows = rows.take(pa.array(kept, pa.int64()))
+            rows = rows.take(integers(kept))
             found = [found[i] for i in kept]
-        answers = results.take(pa.array(found, pa.int64()))
+        answers = results.take(integers(found))
         joined = pa.Table.from_arrays(
             [*answers.columns, *rows.columns[1:]], schema=self._run_schema
         )
@@ -200,13 +205,16 @@ class Join:
             self._path(kind, bucket).unlink()
 
     def _read(self, kind: str, bucket: int) -> Any:
-        with self._ipc.open_stream(str(self._path(kind, bucket))) as reader:
+        with (
+            self._pa.OSFile(str(self._path(kind, bucket))) as file,
+            self._ipc.open_stream(file) as reader,
+        ):
             return reader.read_all()
 
     def _merge(self) -> Iterator[Any]:
         """The joined rows of every run, in row order, a window at a time."""
         pa = self._pa
-        runs = [_Run(self._ipc, self._path("run", b)) for b in range(self._buckets)]
+        runs = [_Run(pa, self._ipc, self._path("run", b)) for b in range(self._buckets)]
         try:
             limit = 0
             while runs:
@@ -217,7 +225,7 @@ class Join:
                     continue
                 window = pa.Table.from_batches(pieces, schema=self._run_schema)
                 window = window.sort_by(_ROW).drop_columns([_ROW])
-                yield from window.combine_chunks().to_batches(max_chunksize=WINDOW_ROWS)
+                yield from window.to_batches(max_chunksize=WINDOW_ROWS)
         finally:
             for run in runs:
                 run.close()
@@ -226,8 +234,10 @@ class Join:
 class _Run:
     """One bucket's joined rows, read in order, a small batch at a time."""
 
-    def __init__(self, ipc: Any, path: Path) -> None:
-        self._reader = ipc.open_stream(str(path))
+    def __init__(self, pa: Any, ipc: Any, path: Path) -> None:
+        # read, not memory-mapped: mapped pages would count as the process's
+        self._file = pa.OSFile(str(path))
+        self._reader = ipc.open_stream(self._file)
         self._batch: Any = None
         self._numbers: list[int] = []
         self._at = 0
@@ -258,6 +268,7 @@ class _Run:
         if not self.done:
             self.done = True
             self._reader.close()
+            self._file.close()
 
 
 def _close(writers: list[Any]) -> None:

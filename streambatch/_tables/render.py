@@ -13,7 +13,6 @@ table's columns (and the id column too): a missing column is an error naming it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from .._core.tables import RequestParams, TableSpec, request_builder, row_id
 from .._errors import ConfigError, InputError
 from .deps import need
 from .source import Table, open_table
+from .worker import Worker
 
 __all__ = ("Renderer", "rendered_blocks", "write_requests")
 
@@ -140,7 +140,7 @@ class Renderer:
 
 
 async def rendered_blocks(
-    table: Table, renderer: Renderer, rows_copy: Path | None = None
+    table: Table, renderer: Renderer, worker: Worker, rows_copy: Path | None = None
 ) -> AsyncIterator[tuple[bytes, int, int]]:
     """``(lines, first_row, n_rows)`` for each batch of the table's rows, read
     and rendered in a worker thread, a batch at a time; ``rows_copy`` also gets
@@ -165,7 +165,7 @@ async def rendered_blocks(
         return lines, len(rows)
 
     try:
-        while (done := await asyncio.to_thread(step)) is not None:
+        while (done := await worker.run(step)) is not None:
             lines, count = done
             yield lines, first, count
             first += count
@@ -193,11 +193,13 @@ async def write_requests(
     partial = requests.with_name(requests.name + ".partial")
     n_rows = 0
     try:
-        with open(partial, "wb") as file:  # noqa: ASYNC230  # a local open is instant
-            async for lines, _, count in rendered_blocks(table, renderer, rows_copy):
-                await asyncio.to_thread(file.write, lines)
+        with Worker() as worker, open(partial, "wb") as file:  # noqa: ASYNC230  # a local open is instant
+            async for lines, _, count in rendered_blocks(
+                table, renderer, worker, rows_copy
+            ):
+                await worker.run(file.write, lines)
                 n_rows += count
-            await asyncio.to_thread(os.fsync, file.fileno())
+            await worker.run(os.fsync, file.fileno())
         if not n_rows:
             raise InputError("the table holds no row", path=table.name)
         os.replace(partial, requests)

@@ -26,6 +26,7 @@ from .deps import need
 from .jobtable import read_spec
 from .join import Join
 from .sink import Format, check_target, open_sink, target_format
+from .worker import Worker
 
 __all__ = (
     "BATCH_ROWS",
@@ -35,7 +36,7 @@ __all__ = (
     "write_table_results",
 )
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 """Rows per record batch (and Parquet row group) of results."""
 
 
@@ -59,7 +60,7 @@ def check_results_target(
 
 
 async def _record_batches(
-    rows: AsyncIterator[list[Result]], *, with_response: bool
+    rows: AsyncIterator[list[Result]], worker: Worker, *, with_response: bool
 ) -> AsyncIterator[Any]:
     """Record batches of :data:`BATCH_ROWS` rows of the lists of records ``rows``."""
     pending: list[Result] = []
@@ -67,28 +68,25 @@ async def _record_batches(
         pending += block
         while len(pending) >= BATCH_ROWS:
             head, pending = pending[:BATCH_ROWS], pending[BATCH_ROWS:]
-            yield await asyncio.to_thread(
-                result_batch, head, with_response=with_response
-            )
+            yield await worker.run(result_batch, head, with_response=with_response)
     if pending:
-        yield await asyncio.to_thread(
-            result_batch, pending, with_response=with_response
-        )
+        yield await worker.run(result_batch, pending, with_response=with_response)
 
 
-def _join(store: JobStore, schema: Any) -> Join:
+def _join(store: JobStore, schema: Any, worker: Worker) -> Join:
     spec = read_spec(store.path)
     if spec is None:
         raise ConfigError(
             f"{store.path}: the job was not made from a table (--prompt), so "
             "there are no input rows to join"
         )
-    return Join(store, spec, schema)
+    return Join(store, spec, schema, worker)
 
 
 async def table_batches(
     store: JobStore,
     rows: AsyncIterator[list[Result]],
+    worker: Worker,
     *,
     with_response: bool = False,
     join_input: bool = False,
@@ -96,10 +94,10 @@ async def table_batches(
     """The Arrow schema and record batches of the records ``rows`` (joined onto
     the job's input rows if ``join_input``)."""
     schema = result_schema(with_response=with_response)
-    batches = _record_batches(rows, with_response=with_response)
+    batches = _record_batches(rows, worker, with_response=with_response)
     if not join_input:
         return schema, batches
-    join = await asyncio.to_thread(_join, store, schema)
+    join = await worker.run(_join, store, schema, worker)
     return join.schema, join.batches(batches)
 
 
@@ -125,12 +123,13 @@ async def write_table_results(
     rows = counted_results(
         store, counts, with_response=with_response, only=only, prices=prices
     )
-    schema, batches = await table_batches(
-        store, rows, with_response=with_response, join_input=join_input
-    )
-    async with open_sink(target, resolved, schema, needed=None) as sink:
-        async for batch in batches:
-            await sink.write(batch)
+    with Worker() as worker:
+        schema, batches = await table_batches(
+            store, rows, worker, with_response=with_response, join_input=join_input
+        )
+        async with open_sink(target, resolved, schema, worker, needed=None) as sink:
+            async for batch in batches:
+                await sink.write(batch)
     return counts
 
 
@@ -158,14 +157,15 @@ def arrow_reader(
 
     async def produce(put: Callable[[Any], bool]) -> None:
         rows = _every_result(store, with_response=with_response)
-        schema, batches = await table_batches(
-            store, rows, with_response=with_response, join_input=join_input
-        )
-        if not put(schema):
-            return
-        async for batch in batches:
-            if not put(batch):
+        with Worker() as worker:
+            schema, batches = await table_batches(
+                store, rows, worker, with_response=with_response, join_input=join_input
+            )
+            if not put(schema):
                 return
+            async for batch in batches:
+                if not put(batch):
+                    return
 
     items = _threaded(produce)
     schema = next(items)

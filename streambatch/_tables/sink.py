@@ -13,7 +13,6 @@ groups of the batches written) that DuckDB, Spark, polars, Ray and
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -27,6 +26,7 @@ from .._errors import ConfigError
 from .._io.disk import fsync_dir
 from .._io.output import STDOUT, Output, check_output, open_output
 from .deps import need
+from .worker import Worker
 
 __all__ = (
     "ROWS_PER_FILE",
@@ -154,7 +154,8 @@ class _Spool:
 class _ArrowSink(Sink):
     """Parquet or CSV through a pyarrow writer, emptied to ``out`` per batch."""
 
-    def __init__(self, out: Output, fmt: Format) -> None:
+    def __init__(self, out: Output, fmt: Format, worker: Worker) -> None:
+        self._worker = worker
         self._out = out
         self._format = fmt
         self._spool = _Spool()
@@ -163,7 +164,7 @@ class _ArrowSink(Sink):
     async def write(self, batch: Any) -> None:
         if self._writer is None:
             self._writer = self._open(batch.schema)
-        await asyncio.to_thread(self._writer.write_batch, batch)
+        await self._worker.run(self._writer.write_batch, batch)
         await self._out.write(self._spool.take())
 
     def _open(self, schema: Any) -> Any:
@@ -178,7 +179,7 @@ class _ArrowSink(Sink):
     async def close(self, schema: Any) -> None:
         if self._writer is None:  # no record: still a file with the columns
             self._writer = self._open(schema)
-        await asyncio.to_thread(self._writer.close)
+        await self._worker.run(self._writer.close)
         await self._out.write(self._spool.take())
 
 
@@ -200,7 +201,8 @@ class _JsonSink(Sink):
 class _DatasetSink(Sink):
     """``part-NNNNN.parquet`` files in a staging directory."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, worker: Worker) -> None:
+        self._worker = worker
         self._folder = folder
         self._pq = need("pyarrow.parquet", "a results dataset")
         self._writer: Any = None
@@ -216,12 +218,12 @@ class _DatasetSink(Sink):
             )
             self._files += 1
             self._rows = 0
-        await asyncio.to_thread(self._writer.write_batch, batch)
+        await self._worker.run(self._writer.write_batch, batch)
         self._rows += batch.num_rows
 
     async def _finish(self) -> None:
         if self._writer is not None:
-            await asyncio.to_thread(self._writer.close)
+            await self._worker.run(self._writer.close)
             self._writer = None
 
     async def close(self, schema: Any) -> None:
@@ -233,7 +235,12 @@ class _DatasetSink(Sink):
 
 @contextlib.asynccontextmanager
 async def open_sink(
-    target: str | os.PathLike[str], fmt: Format, schema: Any, *, needed: int | None
+    target: str | os.PathLike[str],
+    fmt: Format,
+    schema: Any,
+    worker: Worker,
+    *,
+    needed: int | None,
 ) -> AsyncIterator[Sink]:
     """A sink writing ``fmt`` to ``target`` for the block; ``schema`` is the
     columns' when no batch was written (an empty table still has them).
@@ -241,30 +248,32 @@ async def open_sink(
     The target appears whole or not at all (see the module docstring).
     """
     if fmt == "dataset":
-        async with _dataset(_real(target), schema) as dataset:
+        async with _dataset(_real(target), schema, worker) as dataset:
             yield dataset
         return
     async with open_output(target, needed=needed) as out:
         if fmt == "jsonl":
             yield _JsonSink(out)
             return
-        sink = _ArrowSink(out, fmt)
+        sink = _ArrowSink(out, fmt, worker)
         yield sink
         await sink.close(schema)
 
 
 @contextlib.asynccontextmanager
-async def _dataset(final: Path, schema: Any) -> AsyncIterator[_DatasetSink]:
+async def _dataset(
+    final: Path, schema: Any, worker: Worker
+) -> AsyncIterator[_DatasetSink]:
     staging = final.with_name(f".{final.name}.partial")
     old = final.with_name(f".{final.name}.old")
     for leftover in (staging, old):
         shutil.rmtree(leftover, ignore_errors=True)
     staging.mkdir()
     try:
-        sink = _DatasetSink(staging)
+        sink = _DatasetSink(staging, worker)
         yield sink
         await sink.close(schema)
-        await asyncio.to_thread(_put_in_place, staging, final, old)
+        await worker.run(_put_in_place, staging, final, old)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

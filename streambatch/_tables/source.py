@@ -156,14 +156,19 @@ def arrow_file(path: str, batch_rows: int = BATCH_ROWS) -> tuple[Any, Iterator[A
             return _arrow_json_lines(path, batch_rows)
         if kind == "parquet" and not Path(path).is_dir():
             pq = need("pyarrow.parquet", "reading a Parquet table")
-            parquet = pq.ParquetFile(path)
-            return parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
+            # not pre-buffered: pyarrow would hold every column chunk it reads
+            parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+            batches = parquet.iter_batches(batch_size=batch_rows, use_threads=False)
+            return parquet.schema_arrow, batches
         if kind == "parquet":
             ds = need("pyarrow.dataset", "reading a Parquet dataset")
             dataset = ds.dataset(path, format="parquet")
-            return dataset.schema, dataset.to_batches(batch_size=batch_rows)
+            batches = dataset.to_batches(
+                batch_size=batch_rows, batch_readahead=1, fragment_readahead=1
+            )
+            return dataset.schema, batches
         csv = need("pyarrow.csv", "reading a CSV table")
-        reader = csv.open_csv(path)
+        reader = csv.open_csv(path, read_options=csv.ReadOptions(use_threads=False))
         return reader.schema, iter(reader)
     except ConfigError:
         raise
