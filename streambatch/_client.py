@@ -17,6 +17,7 @@ import aiohttp
 from ._adopt import adopt_batch
 from ._core.policy import RetryPolicy
 from ._core.structure import json_schema_for
+from ._core.tables import RequestParams
 from ._errors import ConfigError
 from ._io.failures import check_base_url, check_key, is_loopback
 from ._io.http import Transport
@@ -26,6 +27,7 @@ from ._providers import provider as provider_named
 from ._providers.batches import BatchAPI
 from ._providers.openai_api import check_window
 from ._setup import Source
+from ._tables.jobtable import rows_named, table_requests
 
 __all__ = ("Client",)
 
@@ -126,6 +128,11 @@ class Client:
         keep_files: bool = False,
         completion_window: str | None = None,
         schema: object = None,
+        prompt: str | None = None,
+        id_column: str | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        max_tokens: int | None = None,
     ) -> Job:
         """Split ``source`` and create its batches; resume if ``job_dir`` has it.
 
@@ -147,6 +154,16 @@ class Client:
                 Schema). Every request asks the provider for it (its
                 structured-output field is added where absent), and the job's
                 results are checked against it (see docs/structured.md).
+            prompt: make the requests from a table (docs/tables.md): ``source``
+                is then a Parquet, CSV or JSONL file of rows, a pyarrow Table,
+                Dataset or RecordBatchReader, a pandas or polars DataFrame or an
+                iterable of dicts, and each row renders this jinja2 template
+                (``{{ column }}``) into the prompt of one request.
+            id_column: the column of each row's custom_id (unique); by default
+                a stable hash of the row.
+            model: the model of the requests made from a table.
+            system: their system prompt.
+            max_tokens: their token limit (Anthropic needs one).
 
         Returns:
             The job, its directory locked until ``job.close()``.
@@ -168,18 +185,35 @@ class Client:
             check_window(completion_window)
         directory = JobDir.open(job_dir, create=True)
         try:
-            job = await Job.create(
-                source,
-                directory,
-                self.api,
-                self.transport,
-                base_url=self.base_url,
-                max_requests=max_requests,
-                max_bytes=max_bytes,
-                keep_files=keep_files,
-                completion_window=completion_window,
-                schema=wanted,
-            )
+            table = None
+            if prompt is not None:
+                table, source = (
+                    source,
+                    await table_requests(
+                        source,
+                        directory.path,
+                        self.api.name,
+                        resumed=directory.load() is not None,
+                        template=prompt,
+                        id_column=id_column,
+                        params=RequestParams(
+                            model=model or "", system=system, max_tokens=max_tokens
+                        ),
+                    ),
+                )
+            with rows_named(table):  # a bad request names the table's row
+                job = await Job.create(
+                    source,
+                    directory,
+                    self.api,
+                    self.transport,
+                    base_url=self.base_url,
+                    max_requests=max_requests,
+                    max_bytes=max_bytes,
+                    keep_files=keep_files,
+                    completion_window=completion_window,
+                    schema=wanted,
+                )
             await job.submit()
         except BaseException:
             directory.close()

@@ -11,7 +11,6 @@ import logging
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -35,9 +34,11 @@ from ._spliced import WorkerPool, encoded_blocks
 __all__ = (
     "ResultCounts",
     "block_ids",
+    "counted_results",
     "decode_id",
     "encoded_results",
     "iter_results",
+    "read_ids",
     "request_ids",
     "result_batches",
     "write_results",
@@ -72,11 +73,12 @@ def block_ids(data: bytes | memoryview) -> list[str]:
 async def request_ids(store: JobStore, path: str) -> list[str]:
     """The custom_ids of a requests file of the job (a chunk or a retry), in
     order (from the file's sidecar once one is built: ``_io/idfile.py``)."""
-    return await chunk_ids(store.dir.chunk_path(path), _read_ids)
+    return await chunk_ids(store.dir.chunk_path(path), read_ids)
 
 
-async def _read_ids(path: Path) -> AsyncIterator[list[str]]:
-    """The custom_ids of a requests file, read from its lines, a list per block."""
+async def read_ids(path: str | os.PathLike[str]) -> AsyncIterator[list[str]]:
+    """The custom_ids of a requests file, read from its lines, a list per block
+    (streaming: for a file too large to hold its ids at once)."""
     framer = LineFramer()
     async for block in file_chunks(path):
         for frame in framer.feed(block):
@@ -331,6 +333,47 @@ async def write_results(
     store.record_cost(counts.cost)
     store.record_tally(Tally(statuses=dict(counts), errors=dict(errors)))
     return counts
+
+
+async def counted_results(
+    store: JobStore,
+    counts: ResultCounts,
+    *,
+    with_response: bool = False,
+    only: Only | None = None,
+    prices: Mapping[str, Price] | None = None,
+) -> AsyncIterator[list[Result]]:
+    """Every request's result as a record, a list per block read, the records
+    ``only`` keeps (for a table: ``_tables``); ``counts`` counts them all as
+    :func:`write_results` does, and what they cost and their errors by type
+    are recorded in the job's manifest once every record is given."""
+    errors: Counter[str] = Counter()
+    schema = structure_for(load_schema(store.path))
+    tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
+    for chunk in store.manifest.chunks:
+        used = [0, 0]  # input, output tokens
+        async for rows in result_batches(
+            store, chunk, with_response=with_response, schema=schema
+        ):
+            counts.update(r.status for r in rows)
+            counts.truncated += sum(r.stop_reason == "max_tokens" for r in rows)
+            for r in rows:
+                if r.usage is not None:
+                    used[0] += r.usage.input_tokens
+                    used[1] += r.usage.output_tokens
+            errors.update(r.error.type for r in rows if r.error is not None)
+            if only == "truncated":
+                rows = [r for r in rows if r.stop_reason == "max_tokens"]
+            elif only is not None:
+                keep = only == "succeeded"
+                rows = [r for r in rows if (r.status == "succeeded") == keep]
+            if rows:
+                yield rows
+        if any(used):
+            tally.add(await chunk_model(store, chunk), *used)
+    counts.cost = tally.cost()
+    store.record_cost(counts.cost)
+    store.record_tally(Tally(statuses=dict(counts), errors=dict(errors)))
 
 
 def _counted(

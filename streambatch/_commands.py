@@ -26,12 +26,14 @@ from ._core.policy import PollPolicy
 from ._core.pricing import PRICES_AS_OF, Estimate, close_names, format_usd
 from ._errors import ConfigError, InputError, JobError, JobLocked
 from ._io.jobdir import read_manifest, request_cancel
-from ._io.output import STDOUT, check_output
-from ._io.reader import file_chunks, first_line
+from ._io.output import STDOUT
+from ._io.reader import first_line
 from ._io.schemafile import read_schema_file
 from ._job import Job
 from ._providers import provider as provider_named, translator_for
 from ._providers.translate import is_openai_line
+from ._tables.options import input_blocks, table_kwargs
+from ._tables.results import check_results_target
 from ._view import ProgressView, describe
 
 __all__ = (
@@ -157,6 +159,7 @@ async def _submit(args: argparse.Namespace, client: Client) -> Job:
         keep_files=args.keep_files,
         completion_window=args.completion_window,
         schema=read_schema_file(args.schema) if args.schema else None,
+        **table_kwargs(args),
     )
     manifest = job.manifest
     _say(
@@ -211,6 +214,8 @@ async def _write(args: argparse.Namespace, job: Job, started: float) -> int:
         only=args.only,
         prices=dict(args.price),
         workers=args.workers or os.cpu_count() or 1,
+        format=args.format,
+        join_input=args.join_input,
     )
     parts = " ".join(
         f"{status}={counts[status]}"
@@ -250,7 +255,9 @@ def _cost(cost: Cost) -> str:
 async def run(args: argparse.Namespace) -> int:
     """``run``: submit, wait, write results; resumes an existing job directory."""
     started = time.monotonic()
-    check_output(args.output, input_path=args.input, job_dir=args.job_dir)
+    check_results_target(
+        args.output, args.format, input_path=args.input, job_dir=args.job_dir
+    )
     base_url = _base_url(args, _recorded(args.job_dir))
     async with _client(args, args.provider, base_url) as client:
         with await _submit(args, client) as job:
@@ -294,7 +301,9 @@ async def results(args: argparse.Namespace) -> int:
     """
     started = time.monotonic()
     manifest = read_manifest(args.job_dir)
-    check_output(args.output, input_path=manifest.input_path, job_dir=args.job_dir)
+    check_results_target(
+        args.output, args.format, input_path=manifest.input_path, job_dir=args.job_dir
+    )
     async with _existing_job(args) as job:
         progress = job.progress()
         if not progress.finished and not args.partial:
@@ -465,7 +474,7 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
             rules = rules._replace(shape="body")
     tally = Estimate(rules, model, prices)
     framer = LineFramer()
-    async for block in file_chunks(args.input):
+    async for block in input_blocks(args):  # a table's: rendered
         _count(tally, framer.feed(block))
     _count(tally, framer.close())
     if tally.first_unreadable is not None:

@@ -40,6 +40,9 @@ from ._retry import plan_retry
 from ._setup import Source, open_manifest
 from ._spliced import WorkerPool
 from ._submit import submit_all
+from ._tables.deps import need
+from ._tables.results import arrow_reader, write_table_results
+from ._tables.sink import target_format
 
 __all__ = ("Job", "Sleep")
 
@@ -238,6 +241,8 @@ class Job:
         only: Only | None = None,
         prices: Mapping[str, Price] | None = None,
         workers: int | None = None,
+        format: str | None = None,
+        join_input: bool = False,
     ) -> ResultCounts:
         """Write one JSON line per request to ``path``; return the counts by status.
 
@@ -251,7 +256,23 @@ class Job:
         is the same for any number. More than one starts processes with
         ``spawn``: a script must then guard its entry point with
         ``if __name__ == "__main__":``, as any ``multiprocessing`` code must.
+
+        As a table (docs/tables.md): ``format`` ``"parquet"`` or ``"csv"`` (by
+        default from the name: ``.parquet``, ``.csv``; a name ending in ``/`` is
+        a Parquet dataset directory) writes one row per request;
+        ``join_input`` puts each beside its input row's columns (a job made
+        from a table).
         """
+        if join_input or target_format(path, format) != "jsonl":
+            return await write_table_results(
+                self.store,
+                path,
+                format,
+                with_response=with_response,
+                only=only,
+                prices=prices,
+                join_input=join_input,
+            )
         return await write_results(
             self.store,
             path,
@@ -260,6 +281,24 @@ class Job:
             prices=prices,
             pool=WorkerPool(workers or 1),
         )
+
+    def to_arrow(self, *, with_response: bool = False, join_input: bool = False) -> Any:
+        """Every request's result as a streaming ``pyarrow.RecordBatchReader``
+        (the columns of docs/tables.md; ``join_input``: beside its input row's
+        columns). Call :meth:`download` first. Needs ``streambatch[parquet]``.
+        """
+        return arrow_reader(
+            self.store, with_response=with_response, join_input=join_input
+        )
+
+    def to_pandas(self, *, join_input: bool = False) -> Any:
+        """Every request's result as a pandas DataFrame (held whole in memory)."""
+        return self.to_arrow(join_input=join_input).read_all().to_pandas()
+
+    def to_polars(self, *, join_input: bool = False) -> Any:
+        """Every request's result as a polars DataFrame (held whole in memory)."""
+        polars = need("polars", "Job.to_polars()")
+        return polars.from_arrow(self.to_arrow(join_input=join_input).read_all())
 
     async def retry_failed(
         self,

@@ -22,6 +22,12 @@ from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
 from ._io.disk import is_disk_full
 from ._providers import PROVIDER_NAMES
 from ._providers.foreign import ADOPTABLE
+from ._tables.options import (
+    add_result_options,
+    add_table_options,
+    check_table_args,
+    prefer_system_allocator,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -232,6 +238,7 @@ def _results_options(parser: argparse.ArgumentParser) -> None:
         help="processes sharing the encoding of large output files (default: one "
         "per CPU); the results are the same for any N",
     )
+    add_result_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="submit, wait and write results (resumes)")
     _new_job(run)
+    add_table_options(run, model=True)
     _results_options(run)
     _cost_limit(run)
     _polling(run)
@@ -258,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "submit", help="split the input and create its batches"
     )
     _new_job(submit)
+    add_table_options(submit, model=True)
     submit.add_argument(
         "--emulator",
         action="store_true",
@@ -344,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the provider whose prices apply",
     )
     estimate.add_argument("--model", help="price every request as this model")
+    add_table_options(estimate, model=False)
     _pricing(estimate)
     estimate.set_defaults(handler=_commands.estimate)
 
@@ -379,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> None:
     """What the parser cannot check alone, checked before anything runs."""
+    check_table_args(args)
     if getattr(args, "emulator", False) and args.command == "submit":
         raise ConfigError(
             "--emulator is for run only: the built-in emulator lives as long as "
@@ -392,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)  # before anything is read, uploaded or created
+    prefer_system_allocator()  # before pyarrow is imported, if it is
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

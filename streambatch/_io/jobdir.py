@@ -33,9 +33,10 @@ log = logging.getLogger("streambatch.jobdir")
 MANIFEST = "manifest.json"
 CANCEL = "cancel"
 # What a job directory holds before its first manifest (a split cut short):
-# the job folders empty, the split's staging, a temporary manifest not renamed.
+# the job folders empty, the split's staging, a temporary manifest not renamed,
+# the requests rendered from a table (``_tables.jobtable``).
 _BEFORE_MANIFEST = frozenset(
-    {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp"}
+    {"lock", "chunks", "downloads", "chunks.partial", MANIFEST + ".tmp", "table"}
 ) | {SCHEMA_FILE, SCHEMA_FILE + ".tmp"}  # a job's schema is written first
 _JOB_FOLDERS = ("chunks", "downloads")
 
