@@ -12,7 +12,13 @@ import msgspec
 import pytest
 
 import streambatch as sb
-from streambatch.testing import Emulator, EmulatorConfig, Timings, expected_text
+from streambatch.testing import (
+    Emulator,
+    EmulatorConfig,
+    ManualClock,
+    Timings,
+    expected_text,
+)
 from streambatch.testing.sample import sample_requests, write_sample
 
 FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
@@ -131,22 +137,29 @@ async def test_bad_input_submits_nothing(
     assert emulator.records.requests == []
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for something the emulator records (polled: it has no event to await)."""
+async def until(condition: Callable[[], bool], clock: ManualClock) -> None:
+    """Wait for something the emulator records (polled: it has no event to await),
+    letting each slowed request through, one step of the clock after another."""
     async with asyncio.timeout(20):
-        while not condition():  # noqa: ASYNC110
+        while not condition():
+            if clock.sleeping:
+                clock.advance(0.2)
             await asyncio.sleep(0.005)
 
 
 @pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(timings=Timings.instant())
+def emulator_config(manual_clock: ManualClock) -> EmulatorConfig:
+    return EmulatorConfig(timings=Timings.instant(), clock=manual_clock)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "azure"])
 @pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
 async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
-    emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
+    emulator: Emulator,
+    manual_clock: ManualClock,
+    tmp_path: pathlib.Path,
+    provider: str,
+    step: str,
 ) -> None:
     """Cancel the task mid-step (the request in flight, slowed), then reopen."""
     count = 600
@@ -186,11 +199,12 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
     emulator.faults.slow_rate = 1.0
     emulator.faults.slow_seconds = 0.2
     task = asyncio.create_task(everything())
-    await until(target)
+    await until(target, manual_clock)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     emulator.faults.slow_rate = 0.0
+    manual_clock.advance(0.2)  # requests still held, from the cancelled client
 
     async with client_for(emulator, provider) as client:
         with await client.submit(
