@@ -148,18 +148,17 @@ async def until(condition: Callable[[], bool], clock: ManualClock) -> None:
 
 
 @pytest.fixture
-def emulator_config(manual_clock: ManualClock) -> EmulatorConfig:
-    return EmulatorConfig(timings=Timings.instant(), clock=manual_clock)
+def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    # ``manual``: on a ManualClock, which ``emulator.clock`` gives the test.
+    clock = ManualClock() if getattr(request, "param", None) == "manual" else None
+    return EmulatorConfig(timings=Timings.instant(), clock=clock)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "azure"])
 @pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
+@pytest.mark.parametrize("emulator_config", ["manual"], indirect=True)
 async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
-    emulator: Emulator,
-    manual_clock: ManualClock,
-    tmp_path: pathlib.Path,
-    provider: str,
-    step: str,
+    emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
 ) -> None:
     """Cancel the task mid-step (the request in flight, slowed), then reopen."""
     count = 600
@@ -196,6 +195,8 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
             ) as job:
                 await finish(job)
 
+    manual_clock = emulator.clock
+    assert isinstance(manual_clock, ManualClock)
     emulator.faults.slow_rate = 1.0
     emulator.faults.slow_seconds = 0.2
     task = asyncio.create_task(everything())
