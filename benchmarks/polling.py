@@ -82,9 +82,12 @@ DEFAULT_POLL = (5.0, 300.0)
 
 def batch_facts(emulator: Emulator) -> list[dict[str, Any]]:
     """Per batch: its scheduled end and the moment its files existed (monotonic)."""
+    from streambatch.testing import ScaledClock
+
     store = emulator._store  # private: Records has no creation or write times
     assert store is not None
     clock, timings = store.clock, store.config.timings
+    assert isinstance(clock, ScaledClock)  # the server runs on the wall clock
 
     def mono(emulated: float) -> float:
         return clock._start + (emulated - clock._start_unix) / clock.speed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +157,7 @@ def _follow_generation(
         return {"completed": "finalizing", "cancelled": "cancelling"}.get(
             status, "in_progress" if status == "expired" else status
         )
-    waited = time.monotonic() - batch.written_mono
+    waited = store.clock.monotonic() - batch.written_mono
     if status == "completed" and batch.stuck:
         stuck = store.config.faults.stuck_finalizing_seconds
         return "finalizing" if waited < stuck else status
@@ -194,7 +193,7 @@ def _absorb(batch: Batch, store: Store) -> None:
     if written is None:
         return
     batch.written = written
-    batch.written_mono = time.monotonic()
+    batch.written_mono = store.clock.monotonic()
     name = batch.id
     if batch.plan.provider in SPLIT_RESULTS:
         batch.output_file_id = _register(

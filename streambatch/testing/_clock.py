@@ -2,20 +2,58 @@
 
 A batch's state is a pure function of the emulated seconds since its creation
 (plus a cancel time and an expiry stall), computed when asked: nothing ticks in
-the background. Stdlib only.
+the background. The emulator reads time through a `Clock`: `ScaledClock` (the
+wall clock sped up, the default) or `ManualClock` (time moves only when a test
+says so, and nothing sleeps for real). Stdlib only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import math
+import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from ._config import Timings
+if TYPE_CHECKING:
+    from ._config import Timings
 
 
-class Clock:
-    """Emulated unix time, running ``speed`` times faster than the wall clock."""
+class Clock(Protocol):
+    """Where the emulator reads the time and waits out its fault delays.
+
+    ``now`` is emulated unix time, which drives the batches' schedules;
+    ``monotonic`` and ``sleep`` count the faults' delays
+    (``Faults.slow_seconds``, ``stuck_finalizing_seconds``,
+    ``invisible_file_seconds``).
+    """
+
+    def now(self) -> float:
+        """Return the emulated unix time, in seconds."""
+        ...
+
+    def resume_at(self, emulated: float) -> None:
+        """Go on from the emulated unix time ``emulated`` (a reloaded state's)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Return the seconds of a monotonic timer, for the faults' delays."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's timer."""
+        ...
+
+
+class ScaledClock:
+    """Emulated unix time, running ``speed`` times faster than the wall clock.
+
+    The faults' delays are real seconds (``time.monotonic``, ``asyncio.sleep``).
+    The emulator uses this clock unless ``EmulatorConfig.clock`` names another.
+    """
 
     def __init__(self, speed: float) -> None:
         self.speed = speed
@@ -30,6 +68,100 @@ class Clock:
         """Go on from the emulated unix time ``emulated`` (a reloaded state's)."""
         self._start_unix = emulated
         self._start = time.monotonic()
+
+    def monotonic(self) -> float:
+        """Return ``time.monotonic()``."""
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """``asyncio.sleep(seconds)``."""
+        await asyncio.sleep(seconds)
+
+
+class ManualClock:
+    """A clock that stands still until `advance` moves it: tests control time.
+
+    Emulated time and the faults' delays both move by exactly the seconds
+    advanced (``Timings.speed`` plays no part), so a test can walk a batch
+    through its phases, or past a fault's delay, without waiting for real.
+    A `sleep` (a slowed request) returns once the clock has been advanced past
+    its end. `advance` may be called from any thread.
+
+    Args:
+        start: The emulated unix time to begin at; the wall clock's when None.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self._now = time.time() if start is None else float(start)
+        self._elapsed = 0.0
+        self._order = itertools.count()
+        self._sleepers: list[
+            tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future[None]]
+        ] = []
+
+    def now(self) -> float:
+        """Return the emulated unix time, in seconds."""
+        with self._lock:
+            return self._now
+
+    def resume_at(self, emulated: float) -> None:
+        """Go on from the emulated unix time ``emulated`` (a reloaded state's)."""
+        with self._lock:
+            self._now = float(emulated)
+
+    def monotonic(self) -> float:
+        """Return the seconds advanced since the clock was made."""
+        with self._lock:
+            return self._elapsed
+
+    @property
+    def sleeping(self) -> int:
+        """How many sleeps (slowed requests) wait for the clock to move."""
+        with self._lock:
+            return sum(not entry[3].done() for entry in self._sleepers)
+
+    def advance(self, seconds: float) -> None:
+        """Move time on by ``seconds`` and end every sleep that is then over.
+
+        Raises:
+            ValueError: For a negative or non-finite ``seconds``.
+        """
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"cannot advance a clock by {seconds!r} seconds")
+        due = []
+        with self._lock:
+            self._now += seconds
+            self._elapsed += seconds
+            while self._sleepers and self._sleepers[0][0] <= self._elapsed:
+                due.append(heapq.heappop(self._sleepers))
+        for _, _, loop, future in due:
+            loop.call_soon_threadsafe(_wake, future)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has been advanced by ``seconds`` from now."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            entry = (self._elapsed + seconds, next(self._order), loop, future)
+            heapq.heappush(self._sleepers, entry)
+        try:
+            await future
+        finally:
+            if not future.done():
+                future.cancel()
+            with self._lock:
+                if entry in self._sleepers:
+                    self._sleepers.remove(entry)
+                    heapq.heapify(self._sleepers)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 MB = 1_000_000
 
@@ -127,7 +131,8 @@ class Faults:
 
     Rates are fractions in [0, 1], drawn from one ``random.Random(seed)``.
     Per-item and per-batch choices hash the seed with the ids, so they do not
-    depend on request order. Delays are real (wall-clock) seconds.
+    depend on request order. Delays are real (wall-clock) seconds, or, on a
+    `ManualClock`, seconds the test advances the clock by.
 
     Attributes:
         seed: Seed of every random choice.
@@ -183,6 +188,9 @@ class EmulatorConfig:
             (removed on close, never reloaded) when None.
         api_key: When set, any other key is rejected with the real 401.
         timings: The clock profile.
+        clock: Where time comes from: None for the wall clock run at
+            ``timings.speed``; a `ManualClock` for a test that moves time
+            itself (``clock.advance(seconds)``) and never waits for real.
         limits: Provider limits.
         faults: Faults to inject.
         reply_words: Words in each generated reply (capped by max_tokens).
@@ -200,6 +208,7 @@ class EmulatorConfig:
     state_dir: Path | None = None
     api_key: str | None = field(default=None, repr=False)
     timings: Timings = field(default_factory=Timings.instant)
+    clock: Clock | None = field(default=None, repr=False, compare=False)
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
     reply_words: int = 12

@@ -28,6 +28,7 @@ from . import (
 )
 from ._azure_wire import AZURE_PREFIX
 from ._batch import advance
+from ._clock import Clock
 from ._config import EmulatorConfig, Faults
 from ._http import GEMINI_PREFIX, MISTRAL_PREFIX, RUNTIME, Runtime
 from ._middleware import middleware
@@ -69,7 +70,9 @@ class Emulator:
 
     Args:
         config: Settings; the defaults are loopback, a free port, a temporary
-            state directory, the instant clock and no faults.
+            state directory, the instant timings on the wall clock and no
+            faults; ``EmulatorConfig(clock=ManualClock())`` lets a test move
+            time itself.
 
     Raises:
         ValueError: From `start`, for a non-loopback host without
@@ -122,6 +125,13 @@ class Emulator:
         if self._store is None:
             raise RuntimeError("the emulator is not running")
         return Records(self._store)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the emulator reads (``config.clock``, or the scaled wall clock)."""
+        if self._store is None:
+            raise RuntimeError("the emulator is not running")
+        return self._store.clock
 
     @property
     def faults(self) -> Faults:

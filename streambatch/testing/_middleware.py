@@ -100,7 +100,7 @@ async def _check_auth(
 async def _inject(request: web.Request, state: Runtime) -> web.StreamResponse | None:
     faults = state.faults
     if state.draw(faults.slow_rate):
-        await asyncio.sleep(faults.slow_seconds)
+        await state.store.clock.sleep(faults.slow_seconds)
     if state.draw(faults.rate_limit_rate):
         delay = faults.retry_after_seconds
         text = str(int(delay)) if delay == int(delay) else f"{delay:g}"

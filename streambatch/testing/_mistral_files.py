@@ -10,7 +10,6 @@ answers as ``purpose: batch`` with ``sample_type`` ``batch_result`` or
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from aiohttp import web
@@ -76,7 +75,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         bytes=size,
         created_at=store.now(),
         path=path,
-        visible_at=time.monotonic() + state.faults.invisible_file_seconds,
+        visible_at=store.clock.monotonic() + state.faults.invisible_file_seconds,
     )
     store.add_file(stored)
     return await send_json(request, to_json(stored))

@@ -6,7 +6,6 @@ Wire shapes from PROVIDERS.md 2.2. Imports aiohttp and stdlib only.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -134,7 +133,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         bytes=size,
         created_at=store.now(),
         path=path,
-        visible_at=time.monotonic() + state.faults.invisible_file_seconds,
+        visible_at=store.clock.monotonic() + state.faults.invisible_file_seconds,
     )
     store.add_file(stored)
     return await send_json(request, stored.to_json())
@@ -182,7 +181,9 @@ async def delete(request: web.Request) -> web.StreamResponse:
 async def listing(request: web.Request) -> web.StreamResponse:
     """``GET /v1/files`` with ``purpose``, ``order``, ``after`` and ``limit``."""
     query = request.query
-    files = [f for f in runtime(request).store.files.values() if f.visible()]
+    store = runtime(request).store
+    now = store.clock.monotonic()
+    files = [f for f in store.files.values() if f.visible(now)]
     if "purpose" in query:
         files = [f for f in files if f.purpose == query["purpose"]]
     if query.get("order", "desc") == "desc":

@@ -191,7 +191,7 @@ def _restored(store: Store, item: dict[str, Any]) -> Batch:
         batch.written = Written(
             Counter(written["counts"]), written["output_bytes"], written["error_bytes"]
         )
-        batch.written_mono = time.monotonic()
+        batch.written_mono = store.clock.monotonic()
         output, errors = (Path(p) for p in item["paths"])
         batch.paths = (output, errors)
         done: asyncio.Future[Written | None] = loop.create_future()

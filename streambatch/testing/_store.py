@@ -13,7 +13,6 @@ import secrets
 import shutil
 import tempfile
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._clock import Clock
+from ._clock import Clock, ScaledClock
 from ._config import EmulatorConfig
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class StoredFile:
         bytes: Size on disk.
         created_at: Emulated unix time of creation.
         path: Where the bytes are.
-        visible_at: Monotonic time before which the file answers 404.
+        visible_at: The clock's monotonic time before which the file answers 404.
         deleted: Whether the file was deleted.
     """
 
@@ -54,9 +53,9 @@ class StoredFile:
     visible_at: float = 0.0
     deleted: bool = False
 
-    def visible(self) -> bool:
-        """Return whether the file can be seen now."""
-        return not self.deleted and time.monotonic() >= self.visible_at
+    def visible(self, monotonic: float) -> bool:
+        """Return whether the file can be seen at the clock's ``monotonic`` time."""
+        return not self.deleted and monotonic >= self.visible_at
 
     def to_json(self) -> dict[str, Any]:
         """The wire File object."""
@@ -102,7 +101,7 @@ class Store:
         self.root = root
         (root / "files").mkdir(parents=True, exist_ok=True)
         (root / "batches").mkdir(parents=True, exist_ok=True)
-        self.clock = Clock(config.timings.speed)
+        self.clock: Clock = config.clock or ScaledClock(config.timings.speed)
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, Batch] = {}
         self.traffic = Traffic()
@@ -137,7 +136,9 @@ class Store:
     def find_file(self, file_id: str) -> StoredFile | None:
         """Return the visible file ``file_id``, if any."""
         stored = self.files.get(file_id)
-        return stored if stored is not None and stored.visible() else None
+        if stored is None or not stored.visible(self.clock.monotonic()):
+            return None
+        return stored
 
     async def aclose(self) -> None:
         """Stop background work, wait for the pool, remove a temporary root."""

@@ -2,7 +2,10 @@
 
 Registered through the ``pytest11`` entry point. ``emulator`` yields a running
 `Emulator` (``url``, ``openai_base_url``, ``anthropic_base_url``, ``records``,
-live ``faults``); override ``emulator_config`` to change its settings.
+live ``faults``, ``clock``); override ``emulator_config`` to change its
+settings. ``manual_clock`` is a fresh `ManualClock`: put it in the config
+(``EmulatorConfig(clock=manual_clock)``) and move time with
+``manual_clock.advance(seconds)`` instead of sleeping.
 Imports pytest, pytest-asyncio (when installed) and the testing package.
 """
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ._clock import ManualClock
 from ._config import EmulatorConfig
 from ._emulator import Emulator
 
@@ -22,6 +26,12 @@ try:
     _async_fixture: Callable[..., Any] = pytest_asyncio.fixture
 except ImportError:  # pragma: no cover - pytest-asyncio is optional
     _async_fixture = pytest.fixture
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    """A clock that stands still until the test calls ``advance(seconds)``."""
+    return ManualClock()
 
 
 @pytest.fixture

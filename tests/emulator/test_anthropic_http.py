@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
 import pytest
 
-from streambatch.testing import Emulator, EmulatorConfig, Limits, Timings, open_emulator
+from streambatch.testing import (
+    Emulator,
+    EmulatorConfig,
+    Limits,
+    ManualClock,
+    Timings,
+    open_emulator,
+)
 
 from ._support import ANTHROPIC_HEADERS, anthropic_request, wait_anthropic
 
@@ -73,20 +79,23 @@ async def test_headers_are_checked(emulator: Emulator) -> None:
             assert (await r.json())["error"]["type"] == "not_found_error"
 
 
-async def test_counts_stay_zero_until_the_batch_ends() -> None:
-    timings = Timings(in_progress=0.5, speed=1.0)
+async def test_counts_stay_zero_until_the_batch_ends(
+    manual_clock: ManualClock,
+) -> None:
+    timings = Timings(in_progress=600.0)
     async with (
-        open_emulator(EmulatorConfig(timings=timings)) as emulator,
+        open_emulator(EmulatorConfig(timings=timings, clock=manual_clock)) as emulator,
         aiohttp.ClientSession(headers=ANTHROPIC_HEADERS) as session,
     ):
         body = {"requests": [anthropic_request(i) for i in range(30)]}
         status, created = await _create(session, emulator.url, body)
         assert status == 200
-        await asyncio.sleep(0.25)
+        manual_clock.advance(300.0)  # half-way
         async with session.get(
             f"{emulator.url}/v1/messages/batches/{created['id']}"
         ) as r:
             middle = await r.json()
+        manual_clock.advance(300.0)
         ended = await wait_anthropic(session, emulator.url, created["id"])
     assert middle["processing_status"] == "in_progress"
     assert middle["request_counts"] == {

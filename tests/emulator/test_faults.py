@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from streambatch.testing import Emulator, Faults, open_emulator
+from streambatch.testing import Emulator, Faults, ManualClock, open_emulator
 
 from ._support import (
     anthropic_request,
@@ -83,31 +83,49 @@ async def test_all_failed_batch_has_only_an_error_file() -> None:
     assert batch["output_file_id"] is None and len(errors) == 40 and output == []
 
 
-async def test_stuck_finalizing_then_completes() -> None:
-    faults = Faults(stuck_finalizing_rate=1.0, stuck_finalizing_seconds=0.5)
+async def test_stuck_finalizing_then_completes(manual_clock: ManualClock) -> None:
+    faults = Faults(stuck_finalizing_rate=1.0, stuck_finalizing_seconds=30.0)
     async with (
-        open_emulator(faults=faults) as emulator,
+        open_emulator(faults=faults, clock=manual_clock) as emulator,
         aiohttp.ClientSession(headers=KEY) as session,
     ):
         created = await create_batch(session, emulator.url, jsonl([chat_line(0)]))
-        await asyncio.sleep(0.2)
-        async with session.get(f"{emulator.url}/v1/batches/{created['id']}") as r:
-            assert (await r.json())["status"] == "finalizing"
+        url = f"{emulator.url}/v1/batches/{created['id']}"
+
+        async def status() -> str:
+            async with session.get(url) as r:
+                found: str = (await r.json())["status"]
+                return found
+
+        # Until its results are written, and 30 s of the clock after, it finalizes.
+        while not any(f.purpose == "batch_output" for f in emulator.records.files()):
+            assert await status() in ("validating", "finalizing")
+            await asyncio.sleep(0.005)  # the results are written on a worker thread
+        assert await status() == "finalizing"
+        manual_clock.advance(29.9)
+        assert await status() == "finalizing"
+        manual_clock.advance(0.1)
         batch = await wait_openai(session, emulator.url, created["id"])
     assert batch["status"] == "completed"
 
 
-async def test_new_file_is_briefly_invisible() -> None:
+async def test_new_file_is_briefly_invisible(manual_clock: ManualClock) -> None:
+    faults = Faults(invisible_file_seconds=0.3)
     async with (
-        open_emulator(faults=Faults(invisible_file_seconds=0.3)) as emulator,
+        open_emulator(faults=faults, clock=manual_clock) as emulator,
         aiohttp.ClientSession(headers=KEY) as session,
     ):
         file_id = await upload_id(session, emulator.url, jsonl([chat_line(0)]))
         async with session.get(f"{emulator.url}/v1/files/{file_id}") as r:
             assert r.status == 404
-        await asyncio.sleep(0.35)
+        manual_clock.advance(0.29)
+        async with session.get(f"{emulator.url}/v1/files") as r:
+            assert file_id not in {f["id"] for f in (await r.json())["data"]}
+        manual_clock.advance(0.01)
         async with session.get(f"{emulator.url}/v1/files/{file_id}") as r:
             assert r.status == 200
+        async with session.get(f"{emulator.url}/v1/files") as r:
+            assert file_id in {f["id"] for f in (await r.json())["data"]}
 
 
 async def test_429_carries_retry_after(emulator: Emulator) -> None:
@@ -142,17 +160,26 @@ async def test_server_errors_use_each_providers_envelope(emulator: Emulator) -> 
             assert (await r.json())["type"] == "error"
 
 
-async def test_slow_responses_are_slow(emulator: Emulator) -> None:
-    emulator.faults.slow_rate = 1.0
-    emulator.faults.slow_seconds = 0.3
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+async def test_slow_responses_are_slow(manual_clock: ManualClock) -> None:
+    faults = Faults(slow_rate=1.0, slow_seconds=0.3)
     async with (
+        open_emulator(faults=faults, clock=manual_clock) as emulator,
         aiohttp.ClientSession(headers=KEY) as session,
-        session.get(f"{emulator.url}/v1/batches") as response,
     ):
-        assert response.status == 200
-    assert loop.time() - started >= 0.3
+
+        async def get() -> int:
+            async with session.get(f"{emulator.url}/v1/batches") as response:
+                return response.status
+
+        answer = asyncio.create_task(get())
+        while manual_clock.sleeping == 0:  # noqa: ASYNC110 - the request is on its way
+            await asyncio.sleep(0.005)
+        manual_clock.advance(0.29)
+        for _ in range(20):  # turns of the loop for an answer that must not come
+            await asyncio.sleep(0)
+        assert not answer.done() and emulator.records.in_flight == 1
+        manual_clock.advance(0.01)
+        assert await answer == 200
 
 
 async def test_tiny_pieces_still_make_the_whole_body(emulator: Emulator) -> None:

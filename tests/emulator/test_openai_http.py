@@ -13,6 +13,7 @@ from streambatch.testing import (
     Emulator,
     EmulatorConfig,
     Limits,
+    ManualClock,
     Timings,
     expected_text,
     open_emulator,
@@ -216,10 +217,12 @@ async def test_max_tokens_truncates_with_length(
     assert record["response"]["body"]["usage"]["completion_tokens"] == 3
 
 
-async def test_progress_counts_advance_on_a_slow_clock() -> None:
-    timings = Timings(validating=0.0, in_progress=1.0, speed=1.0)
+async def test_progress_counts_advance_on_a_slow_clock(
+    manual_clock: ManualClock,
+) -> None:
+    timings = Timings(validating=0.0, in_progress=100.0)
     async with (
-        open_emulator(EmulatorConfig(timings=timings)) as emulator,
+        open_emulator(EmulatorConfig(timings=timings, clock=manual_clock)) as emulator,
         aiohttp.ClientSession(headers={"Authorization": "Bearer k"}) as session,
     ):
         lines = jsonl([chat_line(i) for i in range(100)])
@@ -231,7 +234,10 @@ async def test_progress_counts_advance_on_a_slow_clock() -> None:
             seen.append((batch["status"], batch["request_counts"]["completed"]))
             if batch["status"] == "completed":
                 break
-            await asyncio.sleep(0.1)
+            if batch["status"] == "in_progress":
+                manual_clock.advance(10.0)
+            else:  # validation and the result files are work on a thread, not time
+                await asyncio.sleep(0.005)
     partial = [n for status, n in seen if status == "in_progress"]
     assert any(0 < n < 100 for n in partial), seen
     assert partial == sorted(partial)

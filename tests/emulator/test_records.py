@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from streambatch.testing import Emulator, Faults, open_emulator
+from streambatch.testing import Emulator, Faults, ManualClock, open_emulator
 
 from ._support import (
     ANTHROPIC_HEADERS,
@@ -41,9 +41,10 @@ async def test_records_count_submissions_and_duplicates(
     ]
 
 
-async def test_peak_in_flight_sees_concurrency() -> None:
+async def test_peak_in_flight_sees_concurrency(manual_clock: ManualClock) -> None:
+    faults = Faults(slow_rate=1.0, slow_seconds=0.2)
     async with (
-        open_emulator(faults=Faults(slow_rate=1.0, slow_seconds=0.2)) as emulator,
+        open_emulator(faults=faults, clock=manual_clock) as emulator,
         aiohttp.ClientSession(headers=ANTHROPIC_HEADERS) as session,
     ):
 
@@ -51,8 +52,14 @@ async def test_peak_in_flight_sees_concurrency() -> None:
             async with session.get(f"{emulator.url}/v1/messages/batches") as r:
                 return r.status
 
-        statuses = await asyncio.gather(*(get() for _ in range(5)))
+        gets = asyncio.gather(*(get() for _ in range(5)))
+        while manual_clock.sleeping < 5:  # noqa: ASYNC110 - all five held, slowed
+            await asyncio.sleep(0.005)
+        assert emulator.records.in_flight == 5
+        manual_clock.advance(0.2)
+        statuses = await gets
         assert statuses == [200] * 5
+        emulator.faults.slow_rate = 0.0
         assert emulator.records.peak_in_flight == 5
         assert emulator.records.in_flight == 0
         body = {"requests": [anthropic_request(i) for i in range(3)]}

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from streambatch.cli import main
-from streambatch.testing import Emulator, EmulatorConfig, Timings
+from streambatch.testing import Emulator, EmulatorConfig, ManualClock, Timings
 from streambatch.testing.sample import write_sample
 
 from ._support import OPENAI_HEADERS, chat_line, create_batch, jsonl, wait_openai
@@ -26,9 +26,17 @@ def _free_port() -> int:
         return port
 
 
-def _config(state: pathlib.Path, port: int = 0, speed: float = 600.0) -> EmulatorConfig:
+def _config(
+    state: pathlib.Path,
+    port: int = 0,
+    speed: float = 600.0,
+    clock: ManualClock | None = None,
+) -> EmulatorConfig:
     return EmulatorConfig(
-        state_dir=state, port=port, timings=Timings.realistic(speed=speed)
+        state_dir=state,
+        port=port,
+        timings=Timings.realistic(speed=speed),
+        clock=clock,
     )
 
 
@@ -80,7 +88,7 @@ async def test_a_job_resumes_against_a_restarted_emulator(
     state, port = tmp_path / "state", _free_port()
     write_sample(str(tmp_path / "in.jsonl"), provider, 150)
     job = str(tmp_path / "job")
-    async with Emulator(_config(state, port)) as first:
+    async with Emulator(_config(state, port, clock=ManualClock())) as first:
         base = {
             "openai": first.openai_base_url,
             "mistral": first.mistral_base_url,
@@ -88,8 +96,19 @@ async def test_a_job_resumes_against_a_restarted_emulator(
         submit = ["submit", str(tmp_path / "in.jsonl"), "--provider", provider]
         submit += ["--job-dir", job, "--max-requests", "50", "--base-url", base]
         assert await asyncio.to_thread(main, [*submit, "--quiet"]) == 0
-    async with Emulator(_config(state, port)) as second:
-        poll = ["--poll-min", "0.05", "--poll-max", "0.2", "--quiet"]
+        stopped_at = first.clock.now()
+    clock = ManualClock(start=0.0)  # reset to the saved time when the state loads
+    async with Emulator(_config(state, port, clock=clock)) as second:
+        assert clock.now() == stopped_at
+        # Every batch is still to run when the job resumes; then an hour passes.
+        assert {b.status.lower() for b in second.records.batches(provider)} <= {
+            "validating",
+            "in_progress",
+            "queued",  # Mistral's spelling of both
+            "running",
+        }
+        clock.advance(3600.0)
+        poll = ["--poll-min", "0.01", "--poll-max", "0.05", "--quiet"]
         assert await asyncio.to_thread(main, ["wait", job, *poll]) == 0
         out = tmp_path / "out.jsonl"
         assert await asyncio.to_thread(main, ["results", job, "-o", str(out)]) == 0

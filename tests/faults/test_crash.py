@@ -1,7 +1,10 @@
 """SIGKILL the command line at each step of a job, run it again, and judge the result.
 
-The emulator runs as its own process (it outlives the client it serves), and is
-questioned over its HTTP list endpoints. Each step is hit by watching the job
+The emulator runs on its own thread of the test process, in its own event loop
+(it outlives the client it serves), and is questioned over its HTTP list
+endpoints. The killed run is a process of the command line; the run again that
+finishes the job is ``main`` called in the test process (the same command, without
+the cost of one more interpreter). Each step is hit by watching the job
 directory (the split's staging files, the manifest's file ids, create intents,
 batch states and downloads) with the emulator slowed where the step is short.
 After the kill, the job directory is checked to be in that step, so a missed
@@ -10,13 +13,17 @@ window fails loudly instead of testing the wrong thing.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import io
 import json
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,13 +31,17 @@ from typing import Any
 
 import pytest
 
-from streambatch.testing import expected_text
+from streambatch.cli import main
+from streambatch.testing import Emulator, ManualClock, Timings, expected_text
+from streambatch.testing._cli import add_arguments, config_from
 from streambatch.testing.sample import write_sample
 
 from ._support import auth, bodies
 
 Manifest = dict[str, Any]
 STREAMBATCH = [sys.executable, "-m", "streambatch"]
+# Real waits, on the wall clock: each request held 0.2 s is the window in which a
+# process of the command line is killed mid-step.
 SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
 HANG_GUARD = 60.0  # seconds; only a hung process ever reaches it
 PROVIDERS = ["openai", "anthropic", "gemini", "azure", "mistral"]
@@ -43,30 +54,44 @@ SUFFIXES = {
 
 
 @contextlib.contextmanager
-def emulator_process(state: pathlib.Path, *flags: str) -> Iterator[str]:
-    """Run ``streambatch emulator`` in its own process; yield its URL."""
-    log = (state.parent / "emulator.log").open("wb")
-    process = subprocess.Popen(
-        [*STREAMBATCH, "emulator", "--port", "0", "--state-dir", str(state), *flags],
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
+def emulator_process(
+    state: pathlib.Path, *flags: str, **settings: Any
+) -> Iterator[str]:
+    """Serve an emulator configured by ``streambatch emulator``'s ``flags`` (then
+    ``EmulatorConfig`` ``settings``) on a thread of its own, with its own event
+    loop; yield its URL."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--port", "0", "--state-dir", str(state), *flags])
+    config = config_from(args)
+    for name, value in settings.items():
+        setattr(config, name, value)
+    loop = asyncio.new_event_loop()
+    started: list[Emulator] = []
+    ready = threading.Event()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        try:
+            async with Emulator(config) as emulator:
+                started.append(emulator)
+                ready.set()
+                await stop.wait()
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().decode().strip()
+        assert ready.wait(HANG_GUARD) and started, "the emulator did not start"
+        url = started[0].url
         assert url.startswith("http://127.0.0.1:"), url
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            assert process.stdout is not None
-            process.stdout.close()
-            log.close()
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(HANG_GUARD)
+        assert not thread.is_alive(), "the emulator did not stop"
+        loop.close()
 
 
 class Job:
@@ -151,18 +176,19 @@ class Job:
         assert process.returncode == -signal.SIGKILL
 
     def rerun(self, url: str) -> None:
-        done = subprocess.run(
-            self.command(url), capture_output=True, text=True, timeout=HANG_GUARD
-        )
-        assert done.returncode == 0, done.stderr
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(self.command(url)[len(STREAMBATCH) :])
+        assert code == 0, err.getvalue()
         assert (
-            done.stdout.strip()
+            out.getvalue()
+            .strip()
             .splitlines()[-1]
             .startswith(
                 f"results: succeeded={self.count} errored=0 expired=0 canceled=0 "
                 f"total={self.count}"
             )
-        ), done.stdout
+        ), out.getvalue()
 
     def check_results(self) -> None:
         """One line per custom_id, each with its own request's reply."""
@@ -359,12 +385,13 @@ def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
 def test_killed_during_poll(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)
-    # A batch takes about 0.7 s: validating, in_progress, finalizing, completed.
-    clock = ["--clock", "realistic", "--time-scale", "1000"]
-    with emulator_process(tmp_path / "emu", *clock) as url:
+    # The batches stay in progress until the clock is moved, after the kill.
+    clock, hour = ManualClock(), Timings(in_progress=3600.0)
+    with emulator_process(tmp_path / "emu", clock=clock, timings=hour) as url:
         job.kill_when(url, polling)
         assert all(r["batch_id"] for r in job.records())
         assert not any(r["downloads"] for r in job.records())
+        clock.advance(3600.0)
         finish_and_judge(url, job)
 
 

@@ -12,7 +12,13 @@ import msgspec
 import pytest
 
 import streambatch as sb
-from streambatch.testing import Emulator, EmulatorConfig, Timings, expected_text
+from streambatch.testing import (
+    Emulator,
+    EmulatorConfig,
+    ManualClock,
+    Timings,
+    expected_text,
+)
 from streambatch.testing.sample import sample_requests, write_sample
 
 FAST = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
@@ -134,22 +140,28 @@ async def test_bad_input_submits_nothing(
     assert emulator.records.requests == []
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for something the emulator records (polled: it has no event to await)."""
+async def until(condition: Callable[[], bool], clock: ManualClock) -> None:
+    """Wait for something the emulator records (polled: it has no event to await),
+    letting each slowed request through, one step of the clock after another."""
     async with asyncio.timeout(20):
-        while not condition():  # noqa: ASYNC110
+        while not condition():
+            if clock.sleeping:
+                clock.advance(0.2)
             await asyncio.sleep(0.005)
 
 
 @pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(timings=Timings.instant())
+def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    # ``manual``: on a ManualClock, which ``emulator.clock`` gives the test.
+    clock = ManualClock() if getattr(request, "param", None) == "manual" else None
+    return EmulatorConfig(timings=Timings.instant(), clock=clock)
 
 
 @pytest.mark.parametrize(
     "provider", ["openai", "anthropic", "gemini", "azure", "mistral"]
 )
 @pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
+@pytest.mark.parametrize("emulator_config", ["manual"], indirect=True)
 async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
     emulator: Emulator, tmp_path: pathlib.Path, provider: str, step: str
 ) -> None:
@@ -193,14 +205,17 @@ async def test_interrupted_at_any_step_the_job_resumes_without_duplicates(
             ) as job:
                 await finish(job)
 
+    manual_clock = emulator.clock
+    assert isinstance(manual_clock, ManualClock)
     emulator.faults.slow_rate = 1.0
     emulator.faults.slow_seconds = 0.2
     task = asyncio.create_task(everything())
-    await until(target)
+    await until(target, manual_clock)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     emulator.faults.slow_rate = 0.0
+    manual_clock.advance(0.2)  # requests still held, from the cancelled client
 
     async with client_for(emulator, provider) as client:
         with await client.submit(
@@ -362,7 +377,9 @@ async def test_a_job_cancelled_after_any_number_of_loop_turns_resumes_whole(
         # A create cut off mid-way may still be carried out: a look-up that ran
         # before it was would create the batch again (the documented window of
         # a provider whose listing lags behind its creates).
-        await until(lambda: records.in_flight == 0)
+        async with asyncio.timeout(20):
+            while records.in_flight:  # noqa: ASYNC110  # no event to await
+                await asyncio.sleep(0.005)
         check_complete(provider, count, await everything(job_dir))
         assert len(records.batches(provider)) - before == 3, turns
         turns, after = after, turns + after

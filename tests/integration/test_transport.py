@@ -13,7 +13,7 @@ from streambatch import RetryPolicy
 from streambatch._core.flow import HttpRequest
 from streambatch._errors import RateLimitError, TransportError, TransportTimeout
 from streambatch._io.http import Transport
-from streambatch.testing import Emulator, EmulatorConfig, Faults
+from streambatch.testing import Emulator, EmulatorConfig, Faults, ManualClock
 
 HEADERS = {"Authorization": "Bearer k"}
 
@@ -91,7 +91,9 @@ async def test_a_download_is_checked_against_the_providers_size(
 
 async def test_a_quiet_socket_times_out_and_is_retried() -> None:
     faults = Faults(slow_rate=1.0, slow_seconds=0.5)
-    async with Emulator(EmulatorConfig(faults=faults)) as emulator:
+    clock = ManualClock()  # the emulator holds every request until the end
+    async with Emulator(EmulatorConfig(faults=faults, clock=clock)) as emulator:
+        # A real wait: the client's own read timeout is the thing under test.
         timeout = aiohttp.ClientTimeout(total=None, sock_read=0.05)
         sleeps = Sleeps()
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -104,4 +106,5 @@ async def test_a_quiet_socket_times_out_and_is_retried() -> None:
             )
             with pytest.raises(TransportTimeout):
                 await transport.send(HttpRequest(method="GET", path="batches"))
+        clock.advance(0.5)  # let the held requests end before the emulator stops
     assert len(sleeps.waits) == 2  # three attempts, each timed out
