@@ -490,7 +490,8 @@ async def _estimate(args: argparse.Namespace, *, model: str | None) -> Estimate:
         hints = []
         for name in unknown:
             close = close_names(name, rules.prices, prices)
-            hints.append(f"{name} (close: {', '.join(close)})" if close else name)
+            shown = repr(name) if not name.isprintable() else name  # one line
+            hints.append(f"{shown} (close: {', '.join(close)})" if close else shown)
         raise ConfigError(
             f"no price known for {'; '.join(hints)} (prices as of {PRICES_AS_OF}); "
             "pass --price MODEL=IN/OUT (USD per million tokens) or --model"

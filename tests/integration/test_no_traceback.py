@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import pathlib
 import re
@@ -302,3 +303,22 @@ def test_a_missing_or_unreadable_input_exits_2(
         assert code == 2, (source, err)
         check_one_line(code, err)
         assert not (tmp_path / "job").exists()
+
+
+def test_a_model_name_with_a_line_break_is_named_on_one_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A line whose model holds a newline: estimate's "no price" refusal names
+    it escaped, on its one line (it was printed raw, over two)."""
+    source = tmp_path / "in.jsonl"
+    line = {
+        "custom_id": "a",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": "x\ny", "messages": [{"role": "user", "content": "q"}]},
+    }
+    source.write_text(json.dumps(line) + "\n")
+    code, err = cli(["estimate", str(source), "--provider", "openai"])
+    assert code == 2
+    check_one_line(code, err, source)
+    assert "'x\\ny'" in err
