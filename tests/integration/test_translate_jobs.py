@@ -400,3 +400,45 @@ async def test_a_schema_reaches_a_translated_request_as_the_target_asks(
     for result in results:
         assert result.status == "succeeded", result
         assert set(result.parsed) == {"answer", "score"}
+
+
+async def test_an_openai_file_runs_on_mistral(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    """OpenAI lines sent to Mistral: each body keeps OpenAI's shape with
+    Mistral's names (``max_tokens``, ``random_seed``, a ``system`` message for
+    ``developer``), and every request gets its reply."""
+    lines = [
+        {
+            "custom_id": f"m-{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "mistral-small-latest",
+                "messages": [
+                    {"role": "developer", "content": "Be brief."},
+                    {"role": "user", "content": f"q {i}"},
+                ],
+                "max_completion_tokens": 64,
+                "seed": 7,
+                "temperature": 0.2,
+            },
+        }
+        for i in range(4)
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    async with client_for(emulator, "mistral") as client:
+        with await client.submit(source, job_dir=tmp_path / "job") as job:
+            results = await finish(job)
+    [batch] = emulator.records.batches("mistral")
+    sent = batch.requests()
+    assert sorted(sent) == [f"m-{i}" for i in range(4)]
+    for body in sent.values():
+        assert body["max_tokens"] == 64 and "max_completion_tokens" not in body
+        assert body["random_seed"] == 7 and "seed" not in body
+        assert body["temperature"] == 0.2
+        assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert {r.status for r in results} == {"succeeded"}
+    for result in results:
+        assert result.text == expected_text("mistral", sent[result.custom_id])
