@@ -9,13 +9,12 @@ answers as ``purpose: batch`` with ``sample_type`` ``batch_result`` or
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 
-from ._http import MISTRAL_PREFIX, runtime, send_error, send_file, send_json
-from ._openai_files import read_form
+from ._http import MISTRAL_PREFIX, runtime, send_error, send_json
+from ._openai_files import delete_file, read_form, send_content
 from ._store import StoredFile
 
 _PURPOSES = ("batch", "fine-tune", "ocr")
@@ -102,10 +101,7 @@ async def content(request: web.Request) -> web.StreamResponse:
     found = await _found(request)
     if isinstance(found, web.StreamResponse):
         return found
-    etag = f'"{found.id}"'
-    return await send_file(
-        request, found.path, found.bytes, etag, "application/octet-stream"
-    )
+    return await send_content(request, found)
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
@@ -113,9 +109,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
     found = await _found(request)
     if isinstance(found, web.StreamResponse):
         return found
-    found.deleted = True
-    await asyncio.get_running_loop().run_in_executor(None, found.path.unlink, True)
-    return await send_json(request, {"id": found.id, "object": "file", "deleted": True})
+    return await delete_file(request, found)
 
 
 def add_routes(app: web.Application) -> None:

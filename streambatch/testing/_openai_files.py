@@ -162,6 +162,11 @@ async def content(request: web.Request) -> web.StreamResponse:
     found = await _found(request)
     if isinstance(found, web.StreamResponse):
         return found
+    return await send_content(request, found)
+
+
+async def send_content(request: web.Request, found: StoredFile) -> web.StreamResponse:
+    """A stored file's bytes (Range-aware): the Files APIs that serve them alike."""
     etag = f'"{found.id}"'
     return await send_file(
         request, found.path, found.bytes, etag, "application/octet-stream"
@@ -173,6 +178,11 @@ async def delete(request: web.Request) -> web.StreamResponse:
     found = await _found(request)
     if isinstance(found, web.StreamResponse):
         return found
+    return await delete_file(request, found)
+
+
+async def delete_file(request: web.Request, found: StoredFile) -> web.StreamResponse:
+    """Delete a stored file; answer as OpenAI's (and Mistral's) Files API do."""
     found.deleted = True
     await asyncio.get_running_loop().run_in_executor(None, found.path.unlink, True)
     return await send_json(request, {"id": found.id, "object": "file", "deleted": True})

@@ -19,31 +19,12 @@ import streambatch as sb
 from streambatch.cli import main
 from streambatch.testing import Emulator, EmulatorConfig, Timings, expected_text
 from streambatch.testing.sample import write_sample
+from tests.unit.test_translate import CALL, PNG, SCHEMA, TOOL
 
 from .test_cli import POLL
 from .test_jobs import client_for, finish
 
-PNG = "data:image/png;base64,iVBORw0KGgo="
 JPEG_URL = "https://images.test/cat.jpg"
-SCHEMA = {
-    "type": "object",
-    "properties": {"answer": {"type": "integer"}},
-    "required": ["answer"],
-    "additionalProperties": False,
-}
-TOOL = {
-    "type": "function",
-    "function": {
-        "name": "lookup",
-        "description": "Look a word up.",
-        "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
-    },
-}
-CALL = {
-    "id": "call_1",
-    "type": "function",
-    "function": {"name": "lookup", "arguments": '{"word": "fjord"}'},
-}
 
 # One line per feature; each body is what users already send to OpenAI.
 BODIES: dict[str, dict[str, Any]] = {
