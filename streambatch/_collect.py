@@ -16,7 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from ._core.ledger import AttemptLedger, ChunkLedger
-from ._core.lines import LineFramer, Lines, line_ends
+from ._core.lines import LineFramer, Lines
 from ._core.manifest import BatchRecord, ChunkRecord, Cost, Tally
 from ._core.pricing import CostTally, Price, request_model
 from ._core.structure import structure_for
@@ -189,25 +189,10 @@ async def encoded_results(
                 if len(kept) == len(block.ends):
                     yield block
                 elif kept:
-                    yield _picked(block, kept)
+                    yield block.taken(kept)
             _log_dropped(path.name, attempt)
         if rows := await _unanswered(store, chunk, record, attempt):
             yield encode_block(rows)
-
-
-def _picked(block: EncodedBlock, kept: list[int]) -> EncodedBlock:
-    """The records of ``block`` at ``kept``."""
-    data = block.pick(kept)
-    return EncodedBlock(
-        [block.custom_ids[i] for i in kept],
-        [block.statuses[i] for i in kept],
-        data,
-        line_ends(data),
-        [block.stop_reasons[i] for i in kept],
-        [block.input_tokens[i] for i in kept],
-        [block.output_tokens[i] for i in kept],
-        [block.error_types[i] for i in kept],
-    )
 
 
 async def _attempts(

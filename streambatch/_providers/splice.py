@@ -131,6 +131,20 @@ class EncodedBlock(NamedTuple):
         data, ends = self.data, self.ends
         return b"".join(data[ends[i - 1] if i else 0 : ends[i]] for i in indices)
 
+    def taken(self, indices: list[int]) -> EncodedBlock:
+        """The block of the records at ``indices`` (in that order) alone."""
+        data = self.pick(indices)
+        return EncodedBlock(
+            [self.custom_ids[i] for i in indices],
+            [self.statuses[i] for i in indices],
+            data,
+            line_ends(data),
+            [self.stop_reasons[i] for i in indices],
+            [self.input_tokens[i] for i in indices],
+            [self.output_tokens[i] for i in indices],
+            [self.error_types[i] for i in indices],
+        )
+
 
 def encode_block(records: list[Result]) -> EncodedBlock:
     """Encode records (spliced or not) into one :class:`EncodedBlock`."""
