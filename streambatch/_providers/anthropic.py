@@ -25,7 +25,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, StopReason, Usage
-from .codec import ResultCodec, SplicedResult, text_literal
+from .codec import Literal, ResultCodec, SplicedResult, literal_of
 
 __all__ = ("AnthropicCodec",)
 
@@ -162,8 +162,12 @@ class AnthropicCodec(ResultCodec):
         return self._record(decoded.custom_id, decoded.result)
 
     def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
+        literal = literal_of(block)
         if self._with_response:
-            return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
+            return [
+                self._splice_raw(line, literal)
+                for line in _RAW_LINE.decode_lines(block)
+            ]
         rows: list[Result | None] = []
         append, batch_id, attempt = rows.append, self._batch_id, self._attempt
         for line in _SPLICE_LINE.decode_lines(block):
@@ -175,7 +179,7 @@ class AnthropicCodec(ResultCodec):
                 if (
                     len(content) == 1
                     and message.stop_reason != "refusal"
-                    and (text := text_literal(content[0].text)) is not None
+                    and (text := literal(content[0].text)) is not None
                 ):
                     append(
                         SplicedResult(
@@ -189,13 +193,14 @@ class AnthropicCodec(ResultCodec):
                         )
                     )
                     continue
-            append(self._splice(line.custom_id, result))
+            append(self._splice(line.custom_id, result, literal))
         return rows
 
     def _splice(
         self,
         custom_id: str,
         result: _SpliceOutcome,
+        literal: Literal,
         raw: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
     ) -> Result | None:
         """Splice a reply of one text block; decode none of the other outcomes."""
@@ -205,7 +210,7 @@ class AnthropicCodec(ResultCodec):
         content = message.content
         if message.stop_reason == "refusal" or len(content) != 1:
             return None
-        text = text_literal(content[0].text)
+        text = literal(content[0].text)
         if text is None:
             return None
         if raw is not msgspec.UNSET:
@@ -214,9 +219,9 @@ class AnthropicCodec(ResultCodec):
             custom_id, text, message.usage, _STOP.get(message.stop_reason), raw
         )
 
-    def _splice_raw(self, line: _RawLine) -> Result | None:
+    def _splice_raw(self, line: _RawLine, literal: Literal) -> Result | None:
         return self._splice(
-            line.custom_id, _SPLICE_RESULT.decode(line.result), line.result
+            line.custom_id, _SPLICE_RESULT.decode(line.result), literal, line.result
         )
 
     def _from_raw(self, line: _RawLine) -> Result:

@@ -10,11 +10,21 @@ bytes and never builds a Python ``str`` for the text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
+from .._core.utf8 import WHOLE
 from .._models import Result, ResultError, Status, StopReason, Usage
 
-__all__ = ("ResultCodec", "SplicedResult", "text_literal")
+__all__ = (
+    "Literal",
+    "ResultCodec",
+    "SplicedResult",
+    "literal_of",
+    "quoted",
+    "text_literal",
+)
 
 
 class SplicedResult(Result, frozen=True, kw_only=True, gc=False):
@@ -42,6 +52,31 @@ def text_literal(raw: msgspec.Raw) -> msgspec.Raw | None:
     except UnicodeDecodeError:
         return None
     return raw if text[:1] == '"' else None
+
+
+_QUOTE = ord('"')
+
+
+def quoted(raw: msgspec.Raw) -> msgspec.Raw | None:
+    """``raw`` if it is a JSON string literal, its bytes known to be UTF-8."""
+    return raw if raw and memoryview(raw)[0] == _QUOTE else None
+
+
+Literal = Callable[[msgspec.Raw], "msgspec.Raw | None"]
+"""Takes a text's raw value: its JSON string literal, or None (decode the line)."""
+
+
+def literal_of(block: bytes | memoryview) -> Literal:
+    """How to take the text literals of ``block``'s lines.
+
+    A block that is all valid UTF-8 (orjson's check, at about 1.3 GB/s, builds
+    nothing) needs no check per text: :func:`quoted`. Otherwise, or without
+    orjson, each text is checked on its own (:func:`text_literal`, which builds
+    the ``str``), so only the lines with bad bytes take the decoding path.
+    """
+    if WHOLE is not None and WHOLE(block):
+        return quoted
+    return text_literal
 
 
 class ResultCodec:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import msgspec
 
 from .._models import Result, ResultError, Status, StopReason, Usage
-from .codec import ResultCodec, SplicedResult, text_literal
+from .codec import Literal, ResultCodec, SplicedResult, literal_of
 
 __all__ = ("OpenAICodec",)
 
@@ -249,7 +249,7 @@ def _responses_text(items: tuple[_OutputItem, ...]) -> tuple[str | None, str | N
     return ("".join(texts) if texts else arguments), None
 
 
-def _spliceable(body: _SpliceBody) -> msgspec.Raw | None:
+def _spliceable(body: _SpliceBody, literal: Literal) -> msgspec.Raw | None:
     """The one text literal of a successful body, or None if it must be decoded.
 
     The same choice as :func:`_text`, taken only where there is nothing to join
@@ -262,7 +262,7 @@ def _spliceable(body: _SpliceBody) -> msgspec.Raw | None:
         message = choices[0].message
         if len(choices) != 1 or message is None or message.refusal is not None:
             return None
-        return text_literal(message.content)
+        return literal(message.content)
     if body.output is None:
         return None
     found = None
@@ -273,7 +273,7 @@ def _spliceable(body: _SpliceBody) -> msgspec.Raw | None:
             found = item.content[0]
     if found is None or found.type != "output_text":
         return None
-    return text_literal(found.text)
+    return literal(found.text)
 
 
 def _text(body: _Body) -> tuple[str | None, str | None]:
@@ -301,8 +301,12 @@ class OpenAICodec(ResultCodec):
         return self._from_line(_LINE.decode(line))
 
     def splice_block(self, block: bytes | memoryview) -> list[Result | None]:
+        literal = literal_of(block)
         if self._with_response:
-            return [self._splice_raw(line) for line in _RAW_LINE.decode_lines(block)]
+            return [
+                self._splice_raw(line, literal)
+                for line in _RAW_LINE.decode_lines(block)
+            ]
         rows: list[Result | None] = []
         append, batch_id, attempt = rows.append, self._batch_id, self._attempt
         for line in _SPLICE_LINE.decode_lines(block):
@@ -312,7 +316,7 @@ class OpenAICodec(ResultCodec):
                 body = response.body
                 if (
                     type(body) is _SpliceBody
-                    and (text := _spliceable(body)) is not None
+                    and (text := _spliceable(body, literal)) is not None
                 ):
                     append(
                         SplicedResult(
@@ -333,16 +337,20 @@ class OpenAICodec(ResultCodec):
         self,
         custom_id: str,
         response: _SpliceResponse | None,
+        literal: Literal,
         raw: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET,
     ) -> Result | None:
         if response is None or not 200 <= response.status_code < 300:
             return None
         body = response.body
-        if type(body) is not _SpliceBody or (text := _spliceable(body)) is None:
+        if (
+            type(body) is not _SpliceBody
+            or (text := _spliceable(body, literal)) is None
+        ):
             return None
         return self.spliced(custom_id, text, _usage(body.usage), stop_reason(body), raw)
 
-    def _splice_raw(self, line: _RawLine) -> Result | None:
+    def _splice_raw(self, line: _RawLine, literal: Literal) -> Result | None:
         response = line.response
         if response is None:
             return None
@@ -351,7 +359,7 @@ class OpenAICodec(ResultCodec):
         if not isinstance(body, _SpliceBody):
             return None
         return self._splice(
-            line.custom_id, _SpliceResponse(response.status_code, body), raw
+            line.custom_id, _SpliceResponse(response.status_code, body), literal, raw
         )
 
     def _from_line(self, line: _Line) -> Result:

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from streambatch._providers import codec
 from streambatch._providers.codec import SplicedResult
 from streambatch._providers.parse import ResultParser
 from streambatch._providers.splice import RecordSplicer
@@ -91,6 +92,38 @@ def test_bad_utf8_in_a_text_is_refused_as_by_the_record_path() -> None:
     record, spliced = both("openai", line + line.replace(b'"a"', b'"b"'))
     assert record == spliced
     assert [json.loads(r)["error"]["type"] for r in spliced] == ["malformed_output"] * 2
+
+
+_ONE_TEXT = {
+    "openai": b'{"custom_id": "%s", "response": {"status_code": 200, "body": '
+    b'{"choices": [{"message": {"content": "%s"}, "finish_reason": "stop"}]}}}\n',
+    "anthropic": b'{"custom_id": "%s", "result": {"type": "succeeded", "message": '
+    b'{"content": [{"type": "text", "text": "%s"}], "stop_reason": "end_turn", '
+    b'"usage": {"input_tokens": 3, "output_tokens": 2}}}}\n',
+}
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("orjson_check", [True, False])
+def test_bad_utf8_in_one_text_costs_only_its_line(
+    provider: str, orjson_check: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A block that is not all UTF-8 has each text checked on its own (as every
+    # block is without orjson): the bad line is refused as the record path
+    # refuses it, and its neighbours are still spliced.
+    if not orjson_check:
+        monkeypatch.setattr(codec, "WHOLE", None)
+    line = _ONE_TEXT[provider]
+    data = (
+        line % (b"before", "café ".encode() + rb"\ud83d\ude42 ok")
+        + line % (b"bad", b"lone \xed\xa0\x80 surrogate")
+        + line % (b"after", "中文 fine 🙂".encode())
+    )
+    assert_equal(provider, data)
+    rows = RecordSplicer(provider).feed(data)
+    assert [type(r) is SplicedResult for r in rows] == [True, False, True]
+    assert rows[1].error is not None
+    assert rows[1].error.type == "malformed_output"
 
 
 def test_a_line_that_is_not_json_costs_only_itself() -> None:
