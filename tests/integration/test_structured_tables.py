@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
+import pytest
 
 from streambatch.cli import main
 from streambatch.testing import Emulator
@@ -185,3 +186,83 @@ async def test_python_to_arrow_and_pandas_have_the_typed_columns(
     errored = frame[frame["status"] == "errored"]["custom_id"]
     assert set(errored) == {f"r{n}" for n in CUT}
     assert frame["parsed_people"].isna().sum() == len(CUT)
+
+
+def test_a_table_job_with_a_schema_asks_for_it_and_joins_typed_columns(
+    tmp_path: pathlib.Path,
+) -> None:
+    source = tmp_path / "cities.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"c{i}" for i in range(8)],
+                "city": [f"town {i}" for i in range(8)],
+                "parsed_city": ["an input column named like a parsed one"] * 8,
+            }
+        ),
+        source,
+    )
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+    job = tmp_path / "job"
+    argv = ["run", str(source), "--provider", "openai", "--emulator"]
+    argv += ["--emulator-clock", "instant", "--job-dir", str(job), *POLL]
+    argv += ["--prompt", "Facts about {{ city }}", "--id-column", "id"]
+    argv += ["--model", "gpt-4o-mini", "--schema", str(tmp_path / "schema.json")]
+    out = tmp_path / "out.parquet"
+    assert main([*argv, "-o", str(out), "--join-input"]) == 0
+
+    # every request rendered from the table asks for the schema
+    for chunk in sorted((job / "chunks").glob("chunk-*.jsonl")):
+        for line in chunk.read_bytes().splitlines():
+            body = json.loads(line)["body"]
+            assert body["response_format"]["json_schema"]["schema"] == SCHEMA
+    table = pq.read_table(out)
+    assert {name: table.schema.field(name).type for name in TYPED} == TYPED
+    assert table.column("input_parsed_city").to_pylist()[0].startswith("an input")
+    rows = table.to_pylist()
+    assert [r["id"] for r in rows] == [f"c{i}" for i in range(8)]  # row order
+    for row in rows:
+        assert row["status"] == "succeeded"
+        parsed = {name[len("parsed_") :]: row[name] for name in TYPED}
+        assert parsed == json.loads(row["text"])
+
+    # joined JSON lines carry a parsed object, as unjoined ones do
+    assert results_joined(tmp_path, tmp_path / "joined.jsonl") == 0
+    for line in (tmp_path / "joined.jsonl").read_bytes().splitlines():
+        row = json.loads(line)
+        assert row["parsed"] == json.loads(row["text"])
+        assert row["city"].startswith("town ")
+
+
+def results_joined(tmp_path: pathlib.Path, out: pathlib.Path) -> int:
+    return main(["results", str(tmp_path / "job"), "-o", str(out), "--join-input"])
+
+
+async def test_python_table_job_with_a_schema_comes_back_typed_in_polars(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    pl = pytest.importorskip("polars")
+    rows = [{"id": f"p{i}", "city": f"town {i}"} for i in range(5)]
+    async with client_for(emulator, "anthropic") as client:
+        job = await client.submit(
+            rows,
+            job_dir=tmp_path / "job",
+            prompt="Facts about {{ city }}",
+            id_column="id",
+            model="claude-haiku-4-5",
+            max_tokens=500,
+            schema=Facts,
+        )
+        with job:
+            records = {r.custom_id: r for r in await finish(job)}
+            frame = job.to_polars(join_input=True)
+    assert frame.schema["parsed_people"] == pl.Int64
+    assert frame.schema["parsed_where"] == pl.Struct(
+        {"lat": pl.Float64, "coastal": pl.Boolean}
+    )
+    assert frame["city"].to_list() == [r["city"] for r in rows]
+    for row in frame.iter_rows(named=True):
+        record = records[row["custom_id"]]
+        assert record.status == "succeeded"
+        assert row["parsed_city"] == record.parsed["city"]
+        assert row["parsed_where"] == record.parsed["where"]
