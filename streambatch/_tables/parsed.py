@@ -14,7 +14,9 @@ after the fixed ones (``_tables.columns``), built per record batch:
   value's JSON text.
 
 Every such column is nullable: a record that errored (a schema mismatch
-included) has nulls there, and so does an absent optional property.
+included) has nulls there, and so does an absent optional property, and a
+value that matched its schema but that Arrow's types cannot hold (an integer
+beyond 64 bits).
 """
 
 from __future__ import annotations
@@ -69,9 +71,25 @@ class ParsedColumns:
         record without one), in the order of :meth:`fields`."""
         if self._layout == "json":
             return [strings([_json_text(v) for v in values])]
+        try:
+            return self._typed(values)
+        except (ValueError, TypeError, OverflowError):  # pyarrow's, as below
+            return self._typed([v if self._fits(v) else None for v in values])
+
+    def _typed(self, values: list[Any]) -> list[Any]:
         if self._per_property:
             return self._types.parsed_columns(values, self._schema)
         return [self._types.parsed_array(values, self._schema)]
+
+    def _fits(self, value: Any) -> bool:
+        """Whether Arrow's types hold ``value`` (a value can match its schema
+        and not fit: an integer beyond 64 bits); one that does not is null in
+        the typed columns, its answer still in ``text``."""
+        try:
+            self._typed([value])
+        except (ValueError, TypeError, OverflowError):  # ArrowInvalid is a ValueError
+            return False
+        return True
 
 
 def _json_text(value: Any) -> str | None:
