@@ -115,7 +115,8 @@ def test_cli_results_as_typed_parquet_a_dataset_and_csv(
         "len(parsed_tags) AS n_tags FROM read_parquet(?) "
         "WHERE status = 'succeeded' ORDER BY custom_id"
     )
-    found = duckdb.execute(query, [str(out)]).fetchall()
+    db = duckdb.connect()  # its own: the module's default is shared by tests
+    found = db.execute(query, [str(out)]).fetchall()
     want = sorted(
         (
             cid,
@@ -127,10 +128,11 @@ def test_cli_results_as_typed_parquet_a_dataset_and_csv(
         if r["status"] == "succeeded"
     )
     assert found == want
-    nulls = duckdb.execute(
+    nulls = db.execute(
         "SELECT count(*) FROM read_parquet(?) WHERE parsed_city IS NULL", [str(out)]
-    ).fetchone()
-    assert nulls == (len(CUT),)
+    ).fetchall()
+    db.close()
+    assert nulls == [(len(CUT),)]
 
     # a dataset: the same typed columns, read as one table
     assert results(tmp_path, f"{tmp_path / 'ds'}/") == 0
