@@ -46,11 +46,16 @@ from ._results import open_results as open_results, read_results as read_results
 if TYPE_CHECKING:
     from ._client import Client as Client
     from ._job import Job as Job
-    from ._sync import run_job as run_job
+    from ._sync import adopt_job as adopt_job, run_job as run_job
 
 # The job machinery pulls in aiohttp; parsing alone does not need it. These names
 # are imported on first use, so `import streambatch` stays light.
-_LAZY = {"Client": "._client", "Job": "._job", "run_job": "._sync"}
+_LAZY = {
+    "Client": "._client",
+    "Job": "._job",
+    "adopt_job": "._sync",
+    "run_job": "._sync",
+}
 
 __version__ = "0.1.0"
 
@@ -86,6 +91,7 @@ __all__ = (
     "TransportError",
     "TransportTimeout",
     "Usage",
+    "adopt_job",
     "open_results",
     "read_results",
     "run_job",

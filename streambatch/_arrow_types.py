@@ -28,11 +28,13 @@ without one) into one ``StructArray`` column whose children are the typed column
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 import pyarrow as pa
+import pyarrow.json as pajson
 
 from ._core.jsonschema import JSON_TYPES, json_type, resolve
 
@@ -47,6 +49,7 @@ _SCALARS = {
 }
 _JSON = pa.string()  # the fallback: the value's JSON text
 _JSON_TEXT = "json"  # what _plan marks a JSON-text column with
+_LINES = msgspec.json.Encoder()
 
 
 def _kinds(root: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Any]:
@@ -156,7 +159,29 @@ def parsed_array(values: list[Any], schema: Mapping[str, Any]) -> pa.Array:
     """
     kind, plan = _plan(schema, schema, frozenset())
     plain = [None if v is None else msgspec.to_builtins(_builtin(v)) for v in values]
-    return pa.array([_shape(v, plan) for v in plain], type=kind)
+    return _from_values([_shape(v, plan) for v in plain], kind)
+
+
+def _from_values(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """An array of ``kind`` holding ``values`` (plain values shaped for it).
+
+    Not ``pyarrow.array``: given a Python list, it imports pandas when that is
+    installed (some 40 MiB, to ask whether the list is a pandas object). The
+    values go through pyarrow's JSON reader instead, one ``{"v": value}`` line
+    each, read with ``kind`` as the explicit type.
+    """
+    if not values or pa.types.is_null(kind):
+        return pa.nulls(len(values), kind)
+    data = _LINES.encode_lines([{"v": v} for v in values])
+    table = pajson.read_json(
+        io.BytesIO(data),
+        read_options=pajson.ReadOptions(use_threads=False, block_size=len(data) + 1),
+        parse_options=pajson.ParseOptions(
+            explicit_schema=pa.schema([pa.field("v", kind)]),
+            unexpected_field_behavior="error",
+        ),
+    )
+    return table.column(0).combine_chunks()
 
 
 def parsed_columns(values: list[Any], schema: Mapping[str, Any]) -> list[pa.Array]:

@@ -301,7 +301,7 @@ async def write_results(
     pool = pool or WorkerPool(1)
     async with open_output(path, needed=sizes) as file, pool:
         for chunk in store.manifest.chunks:
-            used = [0, 0]  # input, output tokens
+            used = [0, 0, 0]  # input, output, cached input tokens
             blocks = encoded_results(
                 store, chunk, with_response=with_response, schema=schema, pool=pool
             )
@@ -336,7 +336,7 @@ async def counted_results(
     schema = structure_for(load_schema(store.path))
     tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
     for chunk in store.manifest.chunks:
-        used = [0, 0]  # input, output tokens
+        used = [0, 0, 0]  # input, output, cached input tokens
         async for rows in result_batches(
             store, chunk, with_response=with_response, schema=schema
         ):
@@ -346,6 +346,7 @@ async def counted_results(
                 if r.usage is not None:
                     used[0] += r.usage.input_tokens
                     used[1] += r.usage.output_tokens
+                    used[2] += r.usage.cached_tokens or 0
             errors.update(r.error.type for r in rows if r.error is not None)
             if only == "truncated":
                 rows = [r for r in rows if r.stop_reason == "max_tokens"]
@@ -371,6 +372,7 @@ def _counted(
     counts.truncated += reasons.count("max_tokens")
     used[0] += sum(block.input_tokens)
     used[1] += sum(block.output_tokens)
+    used[2] += sum(block.cached_tokens)
     if only is None:
         return block.data
     if only == "truncated":

@@ -349,11 +349,13 @@ async def status(args: argparse.Namespace) -> int:
     else:
         print(f"job {manifest.job_id} ({manifest.provider}): {describe(progress)}")
         if manifest.cost is not None:
+            cost = manifest.cost
+            cached = f" ({cost.cached_tokens:,} cached)" if cost.cached_tokens else ""
             print(
-                f"cost: {_cost(manifest.cost)} from the usage of the results "
-                f"written ({manifest.cost.input_tokens:,} input, "
-                f"{manifest.cost.output_tokens:,} output tokens; prices as of "
-                f"{manifest.cost.prices_as_of})"
+                f"cost: {_cost(cost)} from the usage of the results "
+                f"written ({cost.input_tokens:,} input{cached}, "
+                f"{cost.output_tokens:,} output tokens; prices as of "
+                f"{cost.prices_as_of})"
             )
         if manifest.tally is not None and manifest.tally.errors:
             errors = sorted(manifest.tally.errors.items(), key=lambda e: -e[1])

@@ -21,16 +21,21 @@ StopReason = Literal[
 """Why the model stopped, normalised across providers (see docs/parsing.md)."""
 
 
-class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
     """Token counts, normalised across providers and endpoints.
 
     ``input_tokens`` is OpenAI's ``prompt_tokens`` / ``input_tokens`` or Anthropic's
     ``input_tokens``; ``output_tokens`` is ``completion_tokens`` / ``output_tokens``
-    (0 for endpoints that produce none, such as embeddings).
+    (0 for endpoints that produce none, such as embeddings). ``cached_tokens``
+    is how many of the input tokens were read from the provider's prompt cache
+    (OpenAI's ``cached_tokens``, Anthropic's ``cache_read_input_tokens``,
+    Gemini's ``cachedContentTokenCount``), None when the provider gave no such
+    count; a JSON record's ``usage`` leaves it out then.
     """
 
     input_tokens: int
     output_tokens: int
+    cached_tokens: int | None = None
 
 
 class ResultError(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -142,11 +142,14 @@ class Cost(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 
     ``usd`` counts the priced models only; ``unpriced`` names the others (their
     tokens are not in ``usd``). ``prices_as_of`` dates the price table used.
+    ``cached_tokens`` of the input tokens were read from the provider's prompt
+    cache (priced at the cached-input rate where the table has one).
     """
 
     usd: float
     input_tokens: int
     output_tokens: int
+    cached_tokens: int = 0
     unpriced: list[str] = []
     prices_as_of: str = ""
 

@@ -129,9 +129,18 @@ def parse_price(text: str) -> tuple[str, Price]:
     return model, Price(numbers[0], numbers[1])
 
 
-def cost_of(price: Price, input_tokens: int, output_tokens: int) -> float:
-    """USD for these tokens at ``price``."""
-    return input_tokens / 1e6 * price.input + output_tokens / 1e6 * price.output
+def cost_of(
+    price: Price, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+) -> float:
+    """USD for these tokens at ``price``: ``cached_tokens`` of the input tokens
+    at the cached-input rate (the input rate where the table has none)."""
+    cached = min(max(cached_tokens, 0), input_tokens)
+    rate = price.input if price.cached_input is None else price.cached_input
+    return (
+        (input_tokens - cached) / 1e6 * price.input
+        + cached / 1e6 * rate
+        + output_tokens / 1e6 * price.output
+    )
 
 
 def format_usd(amount: float) -> str:
@@ -240,29 +249,35 @@ class CostTally:
     ) -> None:
         self._table = table
         self._prices = prices
-        self.by_model: dict[str, list[int]] = {}  # model -> [input, output]
+        # model -> [input, output, cached input]
+        self.by_model: dict[str, list[int]] = {}
 
-    def add(self, model: str, input_tokens: int, output_tokens: int) -> None:
-        """Count tokens that ``model`` used."""
-        row = self.by_model.setdefault(model, [0, 0])
+    def add(
+        self, model: str, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+    ) -> None:
+        """Count tokens that ``model`` used (``cached_tokens`` of the input
+        read from the provider's prompt cache)."""
+        row = self.by_model.setdefault(model, [0, 0, 0])
         row[0] += input_tokens
         row[1] += output_tokens
+        row[2] += cached_tokens
 
     def cost(self) -> Cost:
         """The total, with the models no price is known for named."""
         usd = 0.0
         unpriced = []
-        for model, (tokens_in, tokens_out) in self.by_model.items():
+        for model, (tokens_in, tokens_out, cached) in self.by_model.items():
             price = price_of(model, self._table, self._prices)
             if price is None:
                 if tokens_in or tokens_out:
                     unpriced.append(model or "(no model)")
                 continue
-            usd += cost_of(price, tokens_in, tokens_out)
+            usd += cost_of(price, tokens_in, tokens_out, cached)
         return Cost(
             usd=usd,
             input_tokens=sum(row[0] for row in self.by_model.values()),
             output_tokens=sum(row[1] for row in self.by_model.values()),
+            cached_tokens=sum(row[2] for row in self.by_model.values()),
             unpriced=sorted(unpriced),
             prices_as_of=PRICES_AS_OF,
         )

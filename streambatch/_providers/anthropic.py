@@ -39,9 +39,31 @@ class _Block(msgspec.Struct, gc=False):
     input: msgspec.Raw = _NULL
 
 
+class _Usage(msgspec.Struct, gc=False):
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+def _usage(usage: _Usage | None) -> Usage | None:
+    """Anthropic's counts, normalised: its ``input_tokens`` leaves out the
+    tokens read from and written to the prompt cache; ours counts them (as
+    OpenAI's and Gemini's do), the reads being ``cached_tokens``."""
+    if usage is None:
+        return None
+    read = usage.cache_read_input_tokens
+    written = usage.cache_creation_input_tokens or 0
+    return Usage(
+        input_tokens=usage.input_tokens + (read or 0) + written,
+        output_tokens=usage.output_tokens,
+        cached_tokens=read,
+    )
+
+
 class _Message(msgspec.Struct, gc=False):
     content: tuple[_Block, ...] = ()
-    usage: Usage | None = None  # Anthropic's names are ours: decoded straight in
+    usage: _Usage | None = None
     stop_reason: str | None = None
 
 
@@ -95,7 +117,7 @@ class _SpliceBlock(msgspec.Struct, gc=False):
 
 class _SpliceMessage(msgspec.Struct, gc=False):
     content: tuple[_SpliceBlock, ...] = ()
-    usage: Usage | None = None
+    usage: _Usage | None = None
     stop_reason: str | None = None
 
 
@@ -186,7 +208,7 @@ class AnthropicCodec(ResultCodec):
                             custom_id=line.custom_id,
                             status="succeeded",
                             text=text,
-                            usage=message.usage,
+                            usage=_usage(message.usage),
                             stop_reason=_STOP.get(message.stop_reason),
                             batch_id=batch_id,
                             attempt=attempt,
@@ -216,7 +238,7 @@ class AnthropicCodec(ResultCodec):
         if raw is not msgspec.UNSET:
             raw = _RAW_OUTCOME.decode(raw).message
         return self.spliced(
-            custom_id, text, message.usage, _STOP.get(message.stop_reason), raw
+            custom_id, text, _usage(message.usage), _STOP.get(message.stop_reason), raw
         )
 
     def _splice_raw(self, line: _RawLine, literal: Literal) -> Result | None:
@@ -242,7 +264,7 @@ class AnthropicCodec(ResultCodec):
                         custom_id=custom_id,
                         status="succeeded",
                         text=_text(message),
-                        usage=message.usage,
+                        usage=_usage(message.usage),
                         stop_reason=_STOP.get(message.stop_reason),
                         batch_id=self._batch_id,
                         attempt=self._attempt,
@@ -250,7 +272,7 @@ class AnthropicCodec(ResultCodec):
                 return self.make(
                     custom_id,
                     "errored",
-                    usage=message.usage,
+                    usage=_usage(message.usage),
                     stop_reason="refusal",
                     error=ResultError(
                         type="refusal",

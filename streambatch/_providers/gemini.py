@@ -68,6 +68,7 @@ class _Usage(msgspec.Struct, gc=False, rename="camel"):
     prompt_token_count: int = 0
     candidates_token_count: int = 0
     thoughts_token_count: int = 0
+    cached_content_token_count: int | None = None
 
 
 class _Response(msgspec.Struct, gc=False, rename="camel"):
@@ -178,7 +179,11 @@ def _usage(usage: _Usage | None) -> Usage | None:
     if usage is None:
         return None
     output = usage.candidates_token_count + usage.thoughts_token_count
-    return Usage(input_tokens=usage.prompt_token_count, output_tokens=output)
+    return Usage(
+        input_tokens=usage.prompt_token_count,
+        output_tokens=output,
+        cached_tokens=usage.cached_content_token_count,
+    )
 
 
 class GeminiCodec(ResultCodec):

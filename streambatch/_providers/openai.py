@@ -38,11 +38,17 @@ __all__ = ("OpenAICodec",)
 _NULL = msgspec.Raw(b"null")
 
 
+class _Details(msgspec.Struct, gc=False):
+    cached_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct, gc=False):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    prompt_tokens_details: _Details | None = None  # chat and completions
+    input_tokens_details: _Details | None = None  # responses
 
 
 class _Function(msgspec.Struct, gc=False):
@@ -212,9 +218,11 @@ def stop_reason(body: _Body | _SpliceBody) -> StopReason | None:
 def _usage(usage: _Usage | None) -> Usage | None:
     if usage is None:
         return None
+    details = usage.prompt_tokens_details or usage.input_tokens_details
     return Usage(
         input_tokens=usage.prompt_tokens or usage.input_tokens or 0,
         output_tokens=usage.completion_tokens or usage.output_tokens or 0,
+        cached_tokens=None if details is None else details.cached_tokens,
     )
 
 

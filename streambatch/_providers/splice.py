@@ -111,7 +111,8 @@ class EncodedBlock(NamedTuple):
     Record ``i`` is ``data[ends[i - 1]:ends[i]]`` (from 0 for the first), a JSON
     object and its ``\\n``; its ``custom_id``, ``status`` and ``stop_reason`` are
     ``custom_ids[i]``, ``statuses[i]`` and ``stop_reasons[i]``, its input and
-    output tokens ``input_tokens[i]`` and ``output_tokens[i]`` (0 without usage),
+    output tokens ``input_tokens[i]`` and ``output_tokens[i]``, its cached input
+    tokens ``cached_tokens[i]`` (each 0 without usage),
     its error's type ``error_types[i]`` (None without an error).
     """
 
@@ -122,6 +123,7 @@ class EncodedBlock(NamedTuple):
     stop_reasons: list[str | None]
     input_tokens: list[int]
     output_tokens: list[int]
+    cached_tokens: list[int]
     error_types: list[str | None]
 
     def pick(self, indices: list[int]) -> bytes:
@@ -142,6 +144,7 @@ class EncodedBlock(NamedTuple):
             [self.stop_reasons[i] for i in indices],
             [self.input_tokens[i] for i in indices],
             [self.output_tokens[i] for i in indices],
+            [self.cached_tokens[i] for i in indices],
             [self.error_types[i] for i in indices],
         )
 
@@ -157,5 +160,6 @@ def encode_block(records: list[Result]) -> EncodedBlock:
         [r.stop_reason for r in records],
         [0 if (u := r.usage) is None else u.input_tokens for r in records],
         [0 if (u := r.usage) is None else u.output_tokens for r in records],
+        [0 if (u := r.usage) is None else u.cached_tokens or 0 for r in records],
         [None if (e := r.error) is None else e.type for r in records],
     )

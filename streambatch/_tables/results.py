@@ -18,13 +18,16 @@ from typing import Any
 
 from .._collect import Only, ResultCounts, counted_results, result_batches
 from .._core.pricing import Price
+from .._core.structure import structure_for
 from .._errors import ConfigError
+from .._io.schemafile import load_schema
 from .._io.store import JobStore
 from .._models import Result
 from .columns import result_batch, result_schema
 from .deps import need
 from .jobtable import read_spec
 from .join import Join
+from .parsed import Layout, ParsedColumns
 from .sink import Format, check_target, open_sink, target_format
 from .worker import Worker
 
@@ -60,17 +63,36 @@ def check_results_target(
 
 
 async def _record_batches(
-    rows: AsyncIterator[list[Result]], worker: Worker, *, with_response: bool
+    rows: AsyncIterator[list[Result]],
+    worker: Worker,
+    *,
+    with_response: bool,
+    parsed: ParsedColumns | None,
 ) -> AsyncIterator[Any]:
     """Record batches of :data:`BATCH_ROWS` rows of the lists of records ``rows``."""
     pending: list[Result] = []
+    options = {"with_response": with_response, "parsed": parsed}
     async for block in rows:
         pending += block
         while len(pending) >= BATCH_ROWS:
             head, pending = pending[:BATCH_ROWS], pending[BATCH_ROWS:]
-            yield await worker.run(result_batch, head, with_response=with_response)
+            yield await worker.run(result_batch, head, **options)
     if pending:
-        yield await worker.run(result_batch, pending, with_response=with_response)
+        yield await worker.run(result_batch, pending, **options)
+
+
+def parsed_columns(store: JobStore, layout: Layout) -> ParsedColumns | None:
+    """The parsed columns of a job submitted with a schema (None without)."""
+    schema = load_schema(store.path)
+    return None if schema is None else ParsedColumns(schema, layout)
+
+
+_LAYOUTS: dict[Format, Layout] = {
+    "parquet": "columns",
+    "dataset": "columns",
+    "csv": "json",
+    "jsonl": "struct",
+}
 
 
 def _join(store: JobStore, schema: Any, worker: Worker) -> Join:
@@ -90,11 +112,14 @@ async def table_batches(
     *,
     with_response: bool = False,
     join_input: bool = False,
+    layout: Layout = "columns",
 ) -> tuple[Any, AsyncIterator[Any]]:
     """The Arrow schema and record batches of the records ``rows`` (joined onto
-    the job's input rows if ``join_input``)."""
-    schema = result_schema(with_response=with_response)
-    batches = _record_batches(rows, worker, with_response=with_response)
+    the job's input rows if ``join_input``); a job with a schema gains its
+    parsed columns, laid out as ``layout`` (``_tables.parsed``)."""
+    parsed = parsed_columns(store, layout)
+    schema = result_schema(with_response=with_response, parsed=parsed)
+    batches = _record_batches(rows, worker, with_response=with_response, parsed=parsed)
     if not join_input:
         return schema, batches
     join = await worker.run(_join, store, schema, worker)
@@ -125,7 +150,12 @@ async def write_table_results(
     )
     with Worker() as worker:
         schema, batches = await table_batches(
-            store, rows, worker, with_response=with_response, join_input=join_input
+            store,
+            rows,
+            worker,
+            with_response=with_response,
+            join_input=join_input,
+            layout=_LAYOUTS[resolved],
         )
         async with open_sink(target, resolved, schema, worker, needed=None) as sink:
             async for batch in batches:
@@ -136,8 +166,11 @@ async def write_table_results(
 async def _every_result(
     store: JobStore, *, with_response: bool
 ) -> AsyncIterator[list[Result]]:
+    schema = structure_for(load_schema(store.path))  # the job's own, if any
     for chunk in store.manifest.chunks:
-        async for rows in result_batches(store, chunk, with_response=with_response):
+        async for rows in result_batches(
+            store, chunk, with_response=with_response, schema=schema
+        ):
             yield rows
 
 

@@ -75,7 +75,10 @@ def chat_completion(
             "prompt_tokens": reply.input_tokens,
             "completion_tokens": reply.output_tokens,
             "total_tokens": reply.input_tokens + reply.output_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": reply.cached_tokens,
+                "audio_tokens": 0,
+            },
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         },
         "service_tier": "default",
@@ -139,7 +142,7 @@ def response(
         "text": {"format": {"type": "text"}},
         "usage": {
             "input_tokens": reply.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": reply.cached_tokens},
             "output_tokens": reply.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": reply.input_tokens + reply.output_tokens,
@@ -202,11 +205,11 @@ def message(
         "content": [{"type": "text", "text": reply.text}],
         "stop_reason": "max_tokens" if reply.truncated else "end_turn",
         "stop_sequence": None,
-        "usage": {
-            "input_tokens": reply.input_tokens,
+        "usage": {  # Anthropic's input_tokens leaves out the cache reads
+            "input_tokens": reply.input_tokens - reply.cached_tokens,
             "output_tokens": reply.output_tokens,
             "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_read_input_tokens": reply.cached_tokens,
             "service_tier": "batch",
         },
     }

@@ -123,6 +123,12 @@ def gemini_line(item: Item, outcome: Outcome, words: int) -> tuple[bytes, str]:
                 "promptTokenCount": reply.input_tokens,
                 "candidatesTokenCount": reply.output_tokens,
                 "totalTokenCount": reply.input_tokens + reply.output_tokens,
+                # Gemini leaves a zero count out
+                **(
+                    {"cachedContentTokenCount": reply.cached_tokens}
+                    if reply.cached_tokens
+                    else {}
+                ),
             },
             "modelVersion": "emulated",
             "responseId": item.rid,

@@ -83,6 +83,11 @@ _TOKEN_SET = frozenset(_TOKEN_KEYS)
 PROVIDERS = ("openai", "azure", "anthropic", "gemini", "mistral")
 
 
+CACHE_MIN_TOKENS = 1024
+"""The shortest prompt (in input tokens) the emulator reports cache reads for."""
+CACHE_BLOCK = 128
+
+
 class Reply(msgspec.Struct, frozen=True):
     """What a reply needs besides its endpoint's shape."""
 
@@ -90,6 +95,15 @@ class Reply(msgspec.Struct, frozen=True):
     input_tokens: int
     output_tokens: int
     truncated: bool
+
+    @property
+    def cached_tokens(self) -> int:
+        """The input tokens reported as read from the prompt cache: as the
+        providers cache only long prompts (1024 tokens and up, in blocks of
+        128), none below 1024, else half the input rounded down to a block."""
+        if self.input_tokens < CACHE_MIN_TOKENS:
+            return 0
+        return self.input_tokens // 2 // CACHE_BLOCK * CACHE_BLOCK
 
 
 def canonical(body: object) -> bytes:

@@ -89,3 +89,41 @@ async def test_run_job_inside_a_running_loop_as_in_a_notebook(
     assert seen
     assert seen[-1].finished
     assert ids_of(tmp_path / "out.jsonl") == ids_of(tmp_path / "in.jsonl")
+
+
+def test_adopt_job_blocks_until_an_sdk_batch_is_adopted_and_written(
+    tmp_path: pathlib.Path, emulator_url: str
+) -> None:
+    import io
+
+    import openai
+
+    from tests.emulator._support import chat_line, jsonl
+
+    client = openai.OpenAI(base_url=emulator_url + "/v1", api_key="test")
+    uploaded = client.files.create(
+        file=("theirs.jsonl", io.BytesIO(jsonl([chat_line(i) for i in range(12)]))),
+        purpose="batch",
+    )
+    batch = client.batches.create(
+        input_file_id=uploaded.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+    )
+    client.close()
+    options = {
+        "provider": "openai",
+        "base_url": emulator_url + "/v1",
+        "job_dir": tmp_path / "job",
+        "output": tmp_path / "out.jsonl",
+        "poll": FAST,
+    }
+    counts = sb.adopt_job(batch.id, **options)  # type: ignore[arg-type]
+    assert counts == {"succeeded": 12}
+    rows = [
+        json.loads(line) for line in (tmp_path / "out.jsonl").read_bytes().splitlines()
+    ]
+    assert sorted(r["custom_id"] for r in rows) == sorted(f"r-{i}" for i in range(12))
+    assert {r["batch_id"] for r in rows} == {batch.id}
+    # again: the job the adoption made is opened, not adopted twice
+    assert sb.adopt_job(batch.id, **options) == counts  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ def test_text_response_with_thinking_tokens_counted_as_output() -> None:
 def test_thought_parts_are_left_out_and_text_parts_joined() -> None:
     r = records("gemini_responses.jsonl")["thinking"]
     assert (r.status, r.text) == ("succeeded", "Part one. Part two.")
-    assert r.usage == Usage(input_tokens=20, output_tokens=106)
+    assert r.usage == Usage(input_tokens=20, output_tokens=106, cached_tokens=12)
 
 
 def test_max_tokens_is_a_success_with_the_partial_text() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from streambatch._core.pricing import (
+    CostTally,
     Estimate,
     Price,
+    cached,
     close_names,
     cost_of,
     format_usd,
@@ -119,3 +121,24 @@ def test_each_provider_prices_from_its_own_table() -> None:
     tally = Estimate(mistral)
     tally.add(line)
     assert tally.cost()[1] == pytest.approx(100 / 1e6 * 0.75)
+
+
+def test_cached_input_tokens_cost_the_cached_rate_where_there_is_one() -> None:
+    with_rate = cached(0.1, Price(2.0, 10.0))  # cached input at 0.2 per million
+    # 1M input of which 600k cached, 100k output
+    assert cost_of(with_rate, 1_000_000, 100_000, 600_000) == pytest.approx(
+        0.4 * 2.0 + 0.6 * 0.2 + 0.1 * 10.0
+    )
+    plain = Price(2.0, 10.0)  # no cached rate: cached tokens at the input rate
+    assert cost_of(plain, 1_000_000, 0, 600_000) == pytest.approx(2.0)
+    assert cost_of(with_rate, 100, 0, 500) == pytest.approx(100 * 0.2 / 1e6)
+
+
+def test_the_tally_counts_cached_tokens_and_prices_them() -> None:
+    tally = CostTally({"m": cached(0.5, Price(1.0, 1.0))})
+    tally.add("m", 2_000_000, 0, 1_000_000)
+    tally.add("m", 0, 0)
+    cost = tally.cost()
+    assert cost.cached_tokens == 1_000_000
+    assert cost.input_tokens == 2_000_000
+    assert cost.usd == pytest.approx(1.0 + 0.5)

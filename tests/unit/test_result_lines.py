@@ -26,7 +26,7 @@ def test_openai_chat_completion() -> None:
         custom_id="chat-1",
         status="succeeded",
         text='Hello "world"\n\u2028 café 🎉',
-        usage=Usage(input_tokens=20, output_tokens=9),
+        usage=Usage(input_tokens=20, output_tokens=9, cached_tokens=0),
         stop_reason="end",
         batch_id="batch_1",
         attempt=1,
@@ -51,7 +51,7 @@ def test_openai_refusal_is_errored_and_keeps_usage() -> None:
 def test_openai_responses_api_joins_output_text() -> None:
     r = records("openai_output.jsonl", "openai")["resp-1"]
     assert r.text == "Part one. Part two."
-    assert r.usage == Usage(input_tokens=36, output_tokens=87)
+    assert r.usage == Usage(input_tokens=36, output_tokens=87, cached_tokens=0)
 
 
 def test_openai_embeddings_have_no_text_and_zero_output_tokens() -> None:
@@ -112,7 +112,10 @@ def test_openai_status_zero_with_an_empty_string_body() -> None:
 def test_anthropic_result_types() -> None:
     found = records("anthropic_results.jsonl", "anthropic")
     assert found["a-1"].text == 'Hello there \u2028 "friend"'
-    assert found["a-1"].usage == Usage(input_tokens=10, output_tokens=5)
+    assert found["a-1"].usage == Usage(
+        input_tokens=10, output_tokens=5, cached_tokens=0
+    )
+    assert found["a-tool"].usage == Usage(input_tokens=30, output_tokens=20)  # none
     assert found["a-tool"].status == "succeeded"
     assert msgspec.json.decode(found["a-tool"].text or "") == {"name": "Ada", "age": 36}
     assert found["a-refusal"].status == "errored"
@@ -160,7 +163,11 @@ def test_response_is_left_out_of_json_unless_asked_for() -> None:
         "batch_id",
         "attempt",
     ]
-    assert encoded["usage"] == {"input_tokens": 20, "output_tokens": 9}
+    assert encoded["usage"] == {
+        "input_tokens": 20,
+        "output_tokens": 9,
+        "cached_tokens": 0,
+    }
 
 
 def test_error_records_of_expired_lines_with_response_have_no_response() -> None:

@@ -142,6 +142,56 @@ def test_a_line_that_is_not_json_costs_only_itself() -> None:
     assert broken[0].error.type == "malformed_output"
 
 
+CACHED = [
+    (
+        "openai",
+        '{"custom_id": "c", "response": {"status_code": 200, "body": {"choices": '
+        '[{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": '
+        '{"prompt_tokens": 2000, "completion_tokens": 3, "prompt_tokens_details": '
+        '{"cached_tokens": 1024, "audio_tokens": 0}}}}}',
+        {"input_tokens": 2000, "output_tokens": 3, "cached_tokens": 1024},
+    ),
+    (
+        "openai",
+        '{"custom_id": "r", "response": {"status_code": 200, "body": {"status": '
+        '"completed", "output": [{"type": "message", "content": [{"type": '
+        '"output_text", "text": "hi"}]}], "usage": {"input_tokens": 1500, '
+        '"input_tokens_details": {"cached_tokens": 640}, "output_tokens": 4}}}}',
+        {"input_tokens": 1500, "output_tokens": 4, "cached_tokens": 640},
+    ),
+    (
+        "anthropic",
+        '{"custom_id": "a", "result": {"type": "succeeded", "message": {"content": '
+        '[{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "usage": '
+        '{"input_tokens": 10, "cache_creation_input_tokens": 20, '
+        '"cache_read_input_tokens": 1200, "output_tokens": 5}}}}',
+        # ours counts the cache's tokens in the input, as OpenAI's does
+        {"input_tokens": 1230, "output_tokens": 5, "cached_tokens": 1200},
+    ),
+    (
+        "openai",
+        '{"custom_id": "n", "response": {"status_code": 200, "body": {"choices": '
+        '[{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 9, '
+        '"completion_tokens": 1}}}}',
+        {"input_tokens": 9, "output_tokens": 1},  # no count: left out
+    ),
+]
+
+
+@pytest.mark.parametrize(("provider", "line", "usage"), CACHED)
+def test_cached_input_tokens_are_in_both_paths_usage(
+    provider: str, line: str, usage: dict[str, int]
+) -> None:
+    data = (line + "\n").encode()
+    for with_response in (False, True):
+        record, spliced = both(provider, data, with_response=with_response)
+        assert [json.loads(r)["usage"] for r in record] == [usage]
+        assert [json.loads(r)["usage"] for r in spliced] == [usage]
+    (row,) = ResultParser(provider).feed(data)
+    assert row.usage is not None
+    assert row.usage.cached_tokens == usage.get("cached_tokens")
+
+
 # -- a generated corpus --------------------------------------------------------
 
 _SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f"}
@@ -173,8 +223,19 @@ def literals(draw: st.DrawFn) -> str:
     return "".join(out)
 
 
-def _usage(**names: int) -> str:
+def _usage(**names: object) -> str:
     return json.dumps(names)
+
+
+def _cached(draw: st.DrawFn, key: str) -> dict[str, object]:
+    """Usage's cached-input count under ``key``, in the shapes it comes in:
+    absent, a count (0 too), null, or an object without it."""
+    return draw(
+        st.sampled_from(
+            [{}, {key: {"cached_tokens": draw(st.integers(0, 9))}},
+             {key: {"cached_tokens": None}}, {key: {"audio_tokens": 0}}, {key: None}]
+        )
+    )  # fmt: skip
 
 
 def _openai(custom_id: str, status: int, body: str) -> str:
@@ -186,7 +247,11 @@ def _openai(custom_id: str, status: int, body: str) -> str:
 
 def openai_lines(draw: st.DrawFn, custom_id: str) -> str:
     text = draw(literals())
-    usage = _usage(prompt_tokens=draw(st.integers(0, 9)), completion_tokens=3)
+    usage = _usage(
+        prompt_tokens=draw(st.integers(0, 9)),
+        completion_tokens=3,
+        **_cached(draw, "prompt_tokens_details"),
+    )
     kind = draw(
         st.sampled_from(["chat", "tool", "refusal", "responses", "two", "error"])
     )
@@ -214,7 +279,9 @@ def openai_lines(draw: st.DrawFn, custom_id: str) -> str:
         if kind == "two":
             parts.append(f'{{"type": "output_text", "text": {draw(literals())}}}')
         item = f'{{"type": "message", "content": [{", ".join(parts)}]}}'
-        usage = _usage(input_tokens=4, output_tokens=5)
+        usage = _usage(
+            input_tokens=4, output_tokens=5, **_cached(draw, "input_tokens_details")
+        )
         status = draw(
             st.sampled_from(
                 ["", '"status": "completed", ', '"status": "in_progress", ',
@@ -236,7 +303,14 @@ def anthropic_lines(draw: st.DrawFn, custom_id: str) -> str:
     kind = draw(
         st.sampled_from(["one", "two", "tool", "refusal", "errored", "expired"])
     )
-    usage = _usage(input_tokens=3, output_tokens=draw(st.integers(0, 9)))
+    cache: dict[str, int | None] = draw(
+        st.sampled_from(
+            [{}, {"cache_read_input_tokens": draw(st.integers(0, 9))},
+             {"cache_read_input_tokens": None, "cache_creation_input_tokens": None},
+             {"cache_read_input_tokens": 2, "cache_creation_input_tokens": 5}]
+        )
+    )  # fmt: skip
+    usage = _usage(input_tokens=3, output_tokens=draw(st.integers(0, 9)), **cache)
     blocks = [f'{{"type": "text", "text": {text}}}']
     if kind == "two":
         blocks.append(f'{{"type": "text", "text": {draw(literals())}}}')
