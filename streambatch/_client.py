@@ -242,7 +242,7 @@ class Client:
             download and read its results, retry its failures as any job's.
 
         Raises:
-            ConfigError: the provider's batches cannot be adopted (Gemini).
+            ConfigError: the provider's batches cannot be adopted (Mistral's, so far).
             JobError: the batch is unknown, another job's, or ``job_dir``
                 holds another job.
             InputError: ``requests`` does not match the batch.
