@@ -215,10 +215,47 @@ def message(
     }
 
 
+def mistral_chat_completion(
+    body: Mapping[str, Any], reply: Reply, rid: str, created: int, dims: int
+) -> Body:
+    """Mistral's ``chat.completion``: OpenAI's shape, less what Mistral never
+    sends (refusals, annotations, logprobs, token details: its usage has only
+    the three counts, so no cached count), its message with ``tool_calls`` and
+    ``prefix`` (the mistralai SDK's ``ChatCompletionResponse``)."""
+    return {
+        "id": rid,
+        "object": "chat.completion",
+        "model": _model(body, "mistral-small-latest"),
+        "created": created,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": reply.text,
+                    "tool_calls": None,
+                    "prefix": False,
+                },
+                "finish_reason": "length" if reply.truncated else "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": reply.input_tokens,
+            "completion_tokens": reply.output_tokens,
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+        },
+    }
+
+
 OPENAI_ENDPOINTS: dict[str, Builder] = {
     "/v1/chat/completions": chat_completion,
     "/v1/completions": text_completion,
     "/v1/responses": response,
     "/v1/embeddings": embeddings,
     "/v1/moderations": moderations,
+}
+
+MISTRAL_ENDPOINTS: dict[str, Builder] = {
+    **OPENAI_ENDPOINTS,
+    "/v1/chat/completions": mistral_chat_completion,
 }

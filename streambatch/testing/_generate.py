@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from ._bodies import MISTRAL_ENDPOINTS, OPENAI_ENDPOINTS
 from ._gemini_lines import gemini_line
 from ._lines import Item, Outcome, anthropic_line, openai_line
 from ._plan import SPLIT_RESULTS, Plan
@@ -93,6 +94,8 @@ class _LineMaker:
         self.created = created
         self.tag = plan.tag
         self.openai = plan.provider in SPLIT_RESULTS
+        mistral = plan.provider == "mistral"
+        self.bodies = MISTRAL_ENDPOINTS if mistral else OPENAI_ENDPOINTS
 
     def __call__(self, record: bytes) -> tuple[bytes, str]:
         plan = self.plan
@@ -124,6 +127,7 @@ class _LineMaker:
                 plan.reply_words,
                 plan.embedding_dims,
                 plan.id_key,
+                self.bodies,
             )
             return line, outcome
         if plan.provider == "gemini":

@@ -5,11 +5,12 @@ Pure: builds dicts from a request and an outcome; imports msgspec and stdlib.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
 
-from ._bodies import OPENAI_ENDPOINTS, message
+from ._bodies import OPENAI_ENDPOINTS, Builder, message
 from ._replies import make_reply
 from ._wire import anthropic_problem
 
@@ -53,16 +54,18 @@ def openai_line(
     words: int,
     dims: int,
     id_key: str = "id",
+    bodies: Mapping[str, Builder] = OPENAI_ENDPOINTS,
 ) -> bytes:
     """Encode the output or error file line for ``item`` (its request id under
-    ``id_key``: some compatible hosts say ``batch_id``)."""
+    ``id_key``: some compatible hosts say ``batch_id``; its body made by
+    ``bodies``, Mistral's own where they differ)."""
     head: dict[str, Any] = {
         id_key: f"batch_req_{item.rid}",
         "custom_id": item.custom_id,
     }
     if outcome == "ok":
         reply = make_reply(item.body, words)
-        body = OPENAI_ENDPOINTS[endpoint](item.body, reply, item.rid, created, dims)
+        body = bodies[endpoint](item.body, reply, item.rid, created, dims)
         head["response"] = {
             "status_code": 200,
             "request_id": f"req_{item.rid}",

@@ -81,8 +81,20 @@ async def round_trip(
     bodies: dict[object, Any] = {x["custom_id"]: x["body"] for x in lines}
     for row in rows:
         assert row["response"]["status_code"] == 200
-        message = row["response"]["body"]["choices"][0]["message"]
-        assert message["content"] == expected_text("mistral", bodies[row["custom_id"]])
+        body = row["response"]["body"]
+        # the SDK's own model of a chat completion, with nothing it does not know
+        completion = models.ChatCompletionResponse.model_validate(body)
+        assert completion.usage.model_extra == {}
+        assert set(body["usage"]) == {
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+        }
+        message = completion.choices[0].message
+        assert message.content == expected_text("mistral", bodies[row["custom_id"]])
+        assert set(body["choices"][0]["message"]) <= set(
+            models.AssistantMessage.model_fields
+        )
 
 
 async def test_cancel_ends_cancelled() -> None:
