@@ -38,7 +38,8 @@ def apply_status(
     status: BatchStatus,
 ) -> BatchRecord | None:
     """Record a polled status (and, for an ended batch, its download plan);
-    return the new record, or None when nothing changed."""
+    return the new record, or None when nothing changed (then a change an
+    earlier poll saw, held back by the store's interval, is written if due)."""
     step = status_seen(
         record,
         state=status.state,
@@ -49,7 +50,10 @@ def apply_status(
         plan=api.downloads(status) if status.terminal else None,
         now=time.time(),
     )
-    return None if step is None else store.apply(chunk, step)
+    if step is None:
+        store.save_due()
+        return None
+    return store.apply(chunk, step)
 
 
 async def poll_all(

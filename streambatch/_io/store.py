@@ -4,7 +4,9 @@
 keeps the current manifest, puts each new record in its place and writes the
 manifest as the step asks: ``SYNC`` written and flushed before the call returns,
 ``WRITE`` written, ``LAZY`` (polled progress) written at most once per
-``interval`` seconds, and by :meth:`flush`. Nothing else changes a job's state.
+``interval`` seconds: by the step itself, or by :meth:`save_due` once the
+interval is up (a change held back is not held until the next change), and by
+:meth:`flush`. Nothing else changes a job's state.
 """
 
 from __future__ import annotations
@@ -112,6 +114,12 @@ class JobStore:
         """Record the written results' counts by status and error type (metrics)."""
         self._manifest, durability = results_counted(self._manifest, tally)
         self._saved(durability)
+
+    def save_due(self) -> None:
+        """Write a lazy change held back, if ``interval`` has passed since the
+        last lazy write (a poll that saw nothing new calls this)."""
+        if self._dirty:
+            self._saved(Durability.LAZY)
 
     def flush(self) -> None:
         """Write what lazy changes are pending, flushed to the disk."""

@@ -11,6 +11,9 @@ really did. This package imports nothing else from streambatch.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._clock import (
     Clock as Clock,
     ManualClock as ManualClock,
@@ -23,14 +26,29 @@ from ._config import (
     Limits as Limits,
     Timings as Timings,
 )
-from ._emulator import Emulator as Emulator, open_emulator as open_emulator
-from ._records import (
-    BatchRecord as BatchRecord,
-    FileRecord as FileRecord,
-    Records as Records,
-)
-from ._replies import expected_text as expected_text
-from ._store import RequestRecord as RequestRecord
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator as Emulator, open_emulator as open_emulator
+    from ._records import (
+        BatchRecord as BatchRecord,
+        FileRecord as FileRecord,
+        Records as Records,
+    )
+    from ._replies import expected_text as expected_text
+    from ._store import RequestRecord as RequestRecord
+
+# The server and what it records pull in aiohttp's web side: imported on first
+# use, so the command line's parser (which only needs the emulator's options,
+# ``_cli``) starts without them.
+_LAZY = {
+    "Emulator": "._emulator",
+    "open_emulator": "._emulator",
+    "BatchRecord": "._records",
+    "FileRecord": "._records",
+    "Records": "._records",
+    "expected_text": "._replies",
+    "RequestRecord": "._store",
+}
 
 __all__ = (
     "OPENAI_QUIRKS",
@@ -49,3 +67,16 @@ __all__ = (
     "expected_text",
     "open_emulator",
 )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ._config import OPENAI_QUIRKS, EmulatorConfig, Faults, Limits, Timings
-from ._emulator import Emulator
 
 
 def _flag(name: str) -> str:
@@ -165,6 +164,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 
 
 async def _serve(config: EmulatorConfig) -> None:
+    from ._emulator import Emulator  # the server's imports only when serving
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -71,3 +71,19 @@ def test_process_prints_its_url_first_and_stops_on_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+
+
+def test_the_command_lines_parser_does_not_load_the_server() -> None:
+    """Every command builds the parser, whose `emulator` subcommand needs only the
+    emulator's options: the server (aiohttp's web side) loads when one is served,
+    so a command line that talks to a provider starts without it."""
+    code = (
+        "import sys; from streambatch.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('aiohttp.web', 'streambatch.testing._emulator') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

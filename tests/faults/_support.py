@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import pathlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import aiohttp
 
 import streambatch as sb
-from streambatch.testing import Emulator, expected_text
+from streambatch.testing import Emulator, ManualClock, expected_text
 from streambatch.testing.sample import sample_requests, write_sample
 
 POLL = sb.PollPolicy(min_delay=0.01, max_delay=0.05)
@@ -105,3 +107,26 @@ async def served_bytes(emulator: Emulator, provider: str, path: str) -> bytes:
 async def served_status(emulator: Emulator, path: str) -> int:
     """The status of a GET of an OpenAI ``path`` (under ``/v1``)."""
     return (await _get(emulator, "openai", path))[0]
+
+
+@contextlib.asynccontextmanager
+async def clock_moved(
+    clock: ManualClock, seconds: float, when: Callable[[], bool]
+) -> AsyncIterator[None]:
+    """For the ``async with`` block, move ``clock`` on by ``seconds`` each time
+    ``when()`` holds (a request waits on the emulator's clock): no test sleeps
+    for a fault's delay for real. ``when`` is looked at between loop turns."""
+
+    async def mover() -> None:
+        while True:
+            if when():
+                clock.advance(seconds)
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(mover())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

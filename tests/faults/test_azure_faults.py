@@ -13,9 +13,16 @@ from collections import Counter
 import pytest
 
 import streambatch as sb
-from streambatch.testing import Emulator, EmulatorConfig, Faults, Limits
+from streambatch.testing import Emulator, EmulatorConfig, Faults, Limits, ManualClock
 
-from ._support import check_succeeded, client_for, finish, statuses, write_input
+from ._support import (
+    check_succeeded,
+    client_for,
+    clock_moved,
+    finish,
+    statuses,
+    write_input,
+)
 
 COUNT = 300
 MAX_REQUESTS = 100
@@ -57,7 +64,11 @@ def served(emulator: Emulator) -> Counter[int]:
 async def test_request_faults_are_ridden_out(
     tmp_path: pathlib.Path, faults: Faults, statuses_seen: tuple[int, ...]
 ) -> None:
-    async with Emulator(EmulatorConfig(faults=faults)) as emulator:
+    clock = ManualClock()  # a slowed request waits until the clock has moved
+    async with (
+        Emulator(EmulatorConfig(faults=faults, clock=clock)) as emulator,
+        clock_moved(clock, 0.05, lambda: clock.sleeping > 0),
+    ):
         results, _ = await run_job(emulator, tmp_path)
         check_succeeded("azure", COUNT, results)
         check_no_duplicate_batch(emulator)

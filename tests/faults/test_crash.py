@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from streambatch.cli import main
-from streambatch.testing import Emulator, expected_text
+from streambatch.testing import Emulator, ManualClock, Timings, expected_text
 from streambatch.testing._cli import add_arguments, config_from
 from streambatch.testing.sample import write_sample
 
@@ -385,14 +385,15 @@ def test_killed_during_create(tmp_path: pathlib.Path, provider: str) -> None:
 def test_killed_during_poll(tmp_path: pathlib.Path, provider: str) -> None:
     job = Job(tmp_path, provider, 600, 300)
     write_sample(str(job.input), provider, job.count)
-    # A batch takes about 0.7 s: validating, in_progress, finalizing, completed.
-    # (On a ManualClock, batches stayed validating now and then in a full run:
-    # not understood yet, so this one stays on the realistic clock sped up.)
-    clock = ["--clock", "realistic", "--time-scale", "1000"]
-    with emulator_process(tmp_path / "emu", *clock) as url:
+    # The batches stay in progress until the clock is moved, after the kill. (The
+    # run writes a status it polled at most once a second: one held back is
+    # written by a later poll that sees nothing new, so the step shows on disk.)
+    clock, hour = ManualClock(), Timings(in_progress=3600.0)
+    with emulator_process(tmp_path / "emu", clock=clock, timings=hour) as url:
         job.kill_when(url, polling)
         assert all(r["batch_id"] for r in job.records())
         assert not any(r["downloads"] for r in job.records())
+        clock.advance(3600.0)
         finish_and_judge(url, job)
 
 

@@ -13,11 +13,12 @@ import pytest
 
 import streambatch as sb
 from streambatch._core.outcome import is_retryable
-from streambatch.testing import Emulator, EmulatorConfig, Faults, Limits
+from streambatch.testing import Emulator, EmulatorConfig, Faults, Limits, ManualClock
 
 from ._support import (
     check_succeeded,
     client_for,
+    clock_moved,
     finish,
     served_bytes,
     statuses,
@@ -149,8 +150,13 @@ async def test_connections_dropped_mid_download_resume_or_restart(
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_slow_responses(tmp_path: pathlib.Path, provider: str) -> None:
     faults = Faults(slow_rate=0.3, slow_seconds=0.05, seed=15)
-    async with Emulator(EmulatorConfig(faults=faults)) as emulator:
+    clock = ManualClock()  # a slowed request waits until the clock has moved
+    async with (
+        Emulator(EmulatorConfig(faults=faults, clock=clock)) as emulator,
+        clock_moved(clock, 0.05, lambda: clock.sleeping > 0),
+    ):
         results, _ = await run_job(emulator, provider, tmp_path)
+        assert clock.monotonic() > 0  # some requests were slowed
         check_succeeded(provider, COUNT, results)
         check_no_duplicate_batch(emulator, provider, CHUNKS)
 
@@ -251,7 +257,18 @@ async def test_a_file_briefly_invisible_after_upload_is_waited_for(
 ) -> None:
     """The create gets 404 "No such File object" for a moment: looked up, then retried."""
     faults = Faults(invisible_file_seconds=0.3)
-    async with Emulator(EmulatorConfig(faults=faults)) as emulator:
+    clock = ManualClock()  # the file shows once the clock has moved past 0.3 s
+
+    def refused() -> bool:  # a create has been answered 404
+        return any(
+            (r.method, r.path, r.status) == ("POST", "/v1/batches", 404)
+            for r in emulator.records.requests
+        )
+
+    async with (
+        Emulator(EmulatorConfig(faults=faults, clock=clock)) as emulator,
+        clock_moved(clock, 0.1, refused),
+    ):
         results, _ = await run_job(emulator, "openai", tmp_path)
         check_succeeded("openai", COUNT, results)
         check_no_duplicate_batch(emulator, "openai", CHUNKS)

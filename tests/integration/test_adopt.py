@@ -23,6 +23,9 @@ POLL = ["--poll-min", "0.01", "--poll-max", "0.05"]
 
 
 def emulator(error_rate: float = 0.0) -> Emulator:
+    """Item errors are drawn per (batch id, custom_id), and batch ids are random:
+    a test that needs some to fail and some to succeed sends enough requests
+    (40 at 0.3 or 0.4: none failing is one chance in a million or less)."""
     faults = Faults(item_error_rate=error_rate, seed=5)
     return Emulator(EmulatorConfig(timings=Timings.instant(), faults=faults))
 
@@ -124,7 +127,7 @@ async def test_an_anthropic_sdk_batch_is_known_by_its_results(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job, out = str(tmp_path / "job"), tmp_path / "out.jsonl"
-    requests = [anthropic_request(i) for i in range(12)]
+    requests = [anthropic_request(i) for i in range(40)]
     async with emulator(error_rate=0.3) as server:
         async with anthropic.AsyncAnthropic(
             base_url=server.anthropic_base_url, api_key="test"
@@ -155,7 +158,9 @@ async def test_an_anthropic_sdk_batch_is_known_by_its_results(
 async def test_an_anthropic_batch_adopted_with_its_requests_is_retried(
     tmp_path: pathlib.Path,
 ) -> None:
-    requests = [anthropic_request(i) for i in range(10)]
+    # 40 requests: with 10, none failed one run in 170 (0.6 ** 10), and the test
+    # failed at `assert failed`.
+    requests = [anthropic_request(i) for i in range(40)]
     given = tmp_path / "theirs.jsonl"
     given.write_bytes(jsonl(requests).rstrip(b"\n"))  # no newline at the end
     async with emulator(error_rate=0.4) as server:
@@ -186,7 +191,7 @@ async def test_an_anthropic_batch_adopted_with_its_requests_is_retried(
     )
     assert {r.status for r in final} == {"succeeded"}
     assert {r.custom_id for r in final if r.attempt == 2} == failed
-    assert metrics.sent_by_attempt == {1: 10, 2: len(failed)}
+    assert metrics.sent_by_attempt == {1: 40, 2: len(failed)}
     assert metrics.retried == len(failed)
 
 

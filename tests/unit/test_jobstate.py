@@ -53,6 +53,9 @@ from streambatch._core.manifest import (
 from streambatch._errors import JobError
 from streambatch._io.jobdir import JobDir
 from streambatch._io.store import JobStore
+from streambatch._poll import apply_status
+from streambatch._providers.batches import BatchStatus
+from streambatch._providers.openai_api import OPENAI
 
 ENDED = [
     BatchState.COMPLETED,
@@ -398,3 +401,43 @@ def test_progress_counts_a_retried_job_whole() -> None:
     chunk.batches[1] = ended.record
     progress = progress_of(manifest)
     assert (progress.done, progress.requests, progress.sent) == (2000, 2000, 2095)
+
+
+def test_a_status_held_back_by_the_interval_is_written_by_a_later_poll() -> None:
+    """validating (written), then in_progress 0.1 s later (held back: lazy progress
+    is written at most once a second), then the same in_progress at every poll:
+    the disk says in_progress once the second is up, not only when something
+    changes again (a batch whose counts stand still showed validating for ever
+    to `status` and to anyone reading the job directory)."""
+    manifest = make_manifest([3])
+    chunk = manifest.chunks[0]
+    record = create_intended(chunk.batches[0], 1.0).record
+    chunk.batches[0] = record = created(record, "b1").record
+    now = [0.0]
+    saved: list[BatchState | None] = []
+    with JobDir.open(Path(_DIR.name) / "interval", create=True) as job_dir:
+        store = JobStore(
+            job_dir,
+            manifest,
+            save=lambda m, durable: saved.append(m.chunks[0].batches[0].state),
+            clock=lambda: now[0],
+        )
+
+        def poll(state: BatchState) -> None:
+            status = BatchStatus(id="b1", state=state, raw_state=state.value, total=3)
+            apply_status(store, OPENAI, chunk, chunk.batches[0], status)
+
+        poll(BatchState.VALIDATING)
+        assert saved == [BatchState.VALIDATING]
+        now[0] = 0.1
+        poll(BatchState.IN_PROGRESS)
+        assert saved == [BatchState.VALIDATING]  # held back
+        now[0] = 0.5
+        poll(BatchState.IN_PROGRESS)
+        assert saved == [BatchState.VALIDATING]  # still within the second
+        now[0] = 1.2
+        poll(BatchState.IN_PROGRESS)
+        assert saved == [BatchState.VALIDATING, BatchState.IN_PROGRESS]
+        now[0] = 5.0
+        poll(BatchState.IN_PROGRESS)  # nothing held back: nothing written
+        assert saved == [BatchState.VALIDATING, BatchState.IN_PROGRESS]

@@ -356,7 +356,7 @@ def files(draw: st.DrawFn, provider: str) -> tuple[bytes, list[int]]:
     return data, cuts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(files("openai"))
 def test_generated_openai_lines_give_equal_records(
     case: tuple[bytes, list[int]],
@@ -364,7 +364,7 @@ def test_generated_openai_lines_give_equal_records(
     assert_equal("openai", *case)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(files("anthropic"))
 def test_generated_anthropic_lines_give_equal_records(
     case: tuple[bytes, list[int]],
