@@ -91,6 +91,7 @@ async def round_trip(
             "total_tokens",
         }
         message = completion.choices[0].message
+        assert message is not None
         assert message.content == expected_text("mistral", bodies[row["custom_id"]])
         assert set(body["choices"][0]["message"]) <= set(
             models.AssistantMessage.model_fields
