@@ -38,3 +38,10 @@ os.environ["STREAMBATCH_STATE_DIR"] = _STATE.name
 @pytest.fixture
 def fixtures() -> pathlib.Path:
     return FIXTURES
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the long scale tests first: spread over ``pytest -n auto``'s workers,
+    one of them starts each at once while the others take the short tests,
+    rather than the suite waiting for it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
