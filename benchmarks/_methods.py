@@ -141,7 +141,11 @@ def anthropic_dict(line: dict[str, Any]) -> Fields:
     message = result["message"]
     usage = message["usage"]
     text = "".join(b["text"] for b in message["content"] if b["type"] == "text")
-    return custom_id, "succeeded", text, usage["input_tokens"], usage["output_tokens"]
+    # Anthropic leaves the prompt cache's tokens out of input_tokens; a record's
+    # input counts them, as OpenAI's and Gemini's do.
+    inputs = usage["input_tokens"] + (usage.get("cache_read_input_tokens") or 0)
+    inputs += usage.get("cache_creation_input_tokens") or 0
+    return custom_id, "succeeded", text, inputs, usage["output_tokens"]
 
 
 def gemini_dict(line: dict[str, Any]) -> Fields:
@@ -191,13 +195,9 @@ def anthropic_model() -> Callable[[MessageBatchIndividualResponse], Fields]:
         message = result.message
         text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
         usage = message.usage
-        return (
-            item.custom_id,
-            "succeeded",
-            text,
-            usage.input_tokens,
-            usage.output_tokens,
-        )
+        inputs = usage.input_tokens + (usage.cache_read_input_tokens or 0)
+        inputs += usage.cache_creation_input_tokens or 0
+        return item.custom_id, "succeeded", text, inputs, usage.output_tokens
 
     return fields
 

@@ -106,8 +106,9 @@ def _fields(shape: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         message = result["message"]
         text = "".join(b["text"] for b in message["content"] if b["type"] == "text")
         usage = message["usage"]
-        tokens = {"input_tokens": usage["input_tokens"]}
-        tokens["output_tokens"] = usage["output_tokens"]
+        inputs = usage["input_tokens"] + (usage.get("cache_read_input_tokens") or 0)
+        inputs += usage.get("cache_creation_input_tokens") or 0
+        tokens = {"input_tokens": inputs, "output_tokens": usage["output_tokens"]}
         return record(line["custom_id"], "succeeded", text, tokens)
 
     return anthropic if shape == "anthropic" else openai
@@ -168,7 +169,8 @@ _DUCK_COLUMNS = {
     "anthropic": {
         "custom_id": "VARCHAR",
         "result": "STRUCT(type VARCHAR, message STRUCT(content STRUCT(type VARCHAR, "
-        "text VARCHAR)[], usage STRUCT(input_tokens BIGINT, output_tokens BIGINT)))",
+        "text VARCHAR)[], usage STRUCT(input_tokens BIGINT, output_tokens BIGINT, "
+        "cache_read_input_tokens BIGINT, cache_creation_input_tokens BIGINT)))",
     },
 }
 _OPENAI_STATUS = (
@@ -190,7 +192,9 @@ _DUCK_SELECT = {
     "anthropic": "custom_id, result.type AS status, "
     "nullif(array_to_string(list_transform(list_filter(result.message.content, "
     "lambda b: b.type = 'text'), lambda b: b.text), ''), '') AS text, "
-    "{'input_tokens': result.message.usage.input_tokens, "
+    "{'input_tokens': result.message.usage.input_tokens "
+    "+ coalesce(result.message.usage.cache_read_input_tokens, 0) "
+    "+ coalesce(result.message.usage.cache_creation_input_tokens, 0), "
     "'output_tokens': result.message.usage.output_tokens} AS usage",
 }
 
@@ -211,13 +215,18 @@ def duckdb_copy(shape: str) -> Run:
     return run
 
 
+_ANTHROPIC_CACHE = ("cache_read_input_tokens", "cache_creation_input_tokens")
+"""Anthropic leaves these out of ``input_tokens``; a record's input counts them."""
+
+
 def polars_frame(shape: str) -> Run:
     import polars as pl
 
     s, text_list = pl.Struct, pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
     error = s({"code": pl.String})
     if shape == "anthropic":
-        usage = s({"input_tokens": pl.Int64, "output_tokens": pl.Int64})
+        counts = ("input_tokens", "output_tokens", *_ANTHROPIC_CACHE)
+        usage = s({name: pl.Int64 for name in counts})
         message = s({"content": text_list, "usage": usage})
         schema = {
             "custom_id": pl.String,
@@ -255,8 +264,11 @@ def polars_frame(shape: str) -> Run:
             used = message.struct.field("usage")
             status = result.struct.field("type")
             text = texts(message.struct.field("content"), "text")
+            inputs = used.struct.field("input_tokens")
+            for name in _ANTHROPIC_CACHE:
+                inputs = inputs + used.struct.field(name).fill_null(0)
             tokens = pl.struct(
-                input_tokens=used.struct.field("input_tokens"),
+                input_tokens=inputs,
                 output_tokens=used.struct.field("output_tokens"),
             )
         else:
