@@ -296,10 +296,9 @@ async def write_results(
     tally = CostTally(provider_named(store.manifest.provider).pricing.prices, prices)
     # Safe targets (stdout, a FIFO, a file renamed only when whole): _io.output.
     check_output(path, input_path=store.manifest.input_path, job_dir=store.path)
-    sizes = sum(size for _, r in store.attempts() for size in r.downloads.values())
     buffer = bytearray()
     pool = pool or WorkerPool(1)
-    async with open_output(path, needed=sizes) as file, pool:
+    async with open_output(path, needed=store.downloaded_bytes()) as file, pool:
         for chunk in store.manifest.chunks:
             used = [0, 0, 0]  # input, output, cached input tokens
             blocks = encoded_results(

@@ -38,7 +38,7 @@ from ._proof import settle_adopted
 from ._providers.batches import BatchAPI, BatchStatus
 from ._retry import plan_retry
 from ._setup import Source, open_manifest
-from ._spliced import WorkerPool
+from ._spliced import pool_for
 from ._submit import submit_all
 from ._tables.deps import need
 from ._tables.results import arrow_reader, write_table_results
@@ -251,9 +251,10 @@ class Job:
         at the token limit); the counts cover all. The counts also tell how many
         were truncated and what the results cost (``prices``: the user's, in
         USD per million tokens, before the built-in table), which is recorded
-        for ``status``. ``workers`` processes share the encoding of large
-        files (by default one thread of this process does it); the file written
-        is the same for any number. More than one starts processes with
+        for ``status``. ``workers`` processes share the encoding of the
+        output files when they come to 128 MiB or more in all (by default, and
+        for less, one thread of this process does it); the file written is the
+        same for any number. More than one starts processes with
         ``spawn``: a script must then guard its entry point with
         ``if __name__ == "__main__":``, as any ``multiprocessing`` code must.
 
@@ -279,7 +280,7 @@ class Job:
             with_response=with_response,
             only=only,
             prices=prices,
-            pool=WorkerPool(workers or 1),
+            pool=pool_for(workers or 1, self.store.downloaded_bytes()),
         )
 
     def to_arrow(self, *, with_response: bool = False, join_input: bool = False) -> Any:

@@ -37,10 +37,25 @@ from ._models import Result
 from ._providers.parse import ResultParser
 from ._providers.splice import EncodedBlock, RecordSplicer, encode_block
 
-__all__ = ("RANGE_BYTES", "Range", "WorkerPool", "encoded_blocks", "splice_range")
+__all__ = (
+    "RANGE_BYTES",
+    "SHARED_MIN_BYTES",
+    "Range",
+    "WorkerPool",
+    "encoded_blocks",
+    "pool_for",
+    "splice_range",
+)
 
 RANGE_BYTES = 4 * 1024 * 1024
 """How much of a file one worker takes at a time."""
+
+SHARED_MIN_BYTES = 128 * 1024 * 1024
+"""The least output, in all, that a write shares among worker processes.
+
+Starting a worker costs about as much CPU as splicing 40-50 MB in a thread
+(its interpreter and imports): on two CPUs, two workers were slower than one
+thread over a 100 MB file and faster over a 240 MB job (docs/benchmarks.md)."""
 
 _READ_BYTES = 1024 * 1024
 _ENCODE = encode_block
@@ -133,6 +148,13 @@ def _own_bytes(file: BinaryIO, position: int, end: int) -> Iterator[bytes]:
                 return
         yield block
         position += len(block)
+
+
+def pool_for(workers: int, total_bytes: int) -> WorkerPool:
+    """A pool of ``workers`` processes for a write reading ``total_bytes`` of
+    output files, or of one thread where that is less than
+    :data:`SHARED_MIN_BYTES`: too little to pay for starting them."""
+    return WorkerPool(workers if total_bytes >= SHARED_MIN_BYTES else 1)
 
 
 class WorkerPool:

@@ -12,10 +12,10 @@ import asyncio
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import __version__, _commands, _jobs
+from . import __version__, _jobs
 from ._args import OneLineParser, check_args, count, seconds
 from ._core.pricing import Price, parse_price
 from ._errors import ConfigError, DiskFull, InputError, StreamBatchError
@@ -55,6 +55,19 @@ def _size(text: str) -> int:
     if size < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 byte: {text!r}")
     return size
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], Any]:
+    """The command ``name`` of ``_commands``, imported when it runs: building the
+    parser loads no HTTP client, nor does a worker process of ``results``, which
+    imports the module its parent ran (this one, for the console script)."""
+
+    def handler(args: argparse.Namespace) -> Any:
+        from . import _commands
+
+        return getattr(_commands, name)(args)
+
+    return handler
 
 
 def _price(text: str) -> tuple[str, Price]:
@@ -235,8 +248,9 @@ def _results_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=count,
         metavar="N",
-        help="processes sharing the encoding of large output files (default: one "
-        "per CPU); the results are the same for any N",
+        help="processes sharing the encoding of the output files when they come "
+        "to 128 MiB or more (default: one per CPU); the results are the same for "
+        "any N",
     )
     add_result_options(parser)
 
@@ -260,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     _polling(run)
     _emulator(run)
     _common(run)
-    run.set_defaults(handler=_commands.run)
+    run.set_defaults(handler=_command("run"))
 
     submit = commands.add_parser(
         "submit", help="split the input and create its batches"
@@ -275,13 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     _pricing(submit)
     _cost_limit(submit)
     _common(submit)
-    submit.set_defaults(handler=_commands.submit)
+    submit.set_defaults(handler=_command("submit"))
 
     status = commands.add_parser("status", help="show what a job directory records")
     status.add_argument("job_dir", metavar="DIR", help="the job directory")
     status.add_argument("--json", action="store_true", help="print JSON")
     _stall(status)
-    status.set_defaults(handler=_commands.status)
+    status.set_defaults(handler=_command("status"))
 
     jobs = commands.add_parser(
         "jobs", help="list the job directories under ROOT with state, counts and cost"
@@ -302,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _polling(wait)
     _common(wait)
-    wait.set_defaults(handler=_commands.wait)
+    wait.set_defaults(handler=_command("wait"))
 
     results = commands.add_parser("results", help="write one result per request")
     results.add_argument("job_dir", metavar="DIR", help="the job directory")
@@ -313,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write results although batches are still running (theirs are missing)",
     )
     _common(results)
-    results.set_defaults(handler=_commands.results)
+    results.set_defaults(handler=_command("results"))
 
     retry = commands.add_parser("retry", help="resubmit failed requests as new batches")
     retry.add_argument("job_dir", metavar="DIR", help="the job directory")
@@ -331,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     _splitting(retry)
     _polling(retry)
     _common(retry)
-    retry.set_defaults(handler=_commands.retry)
+    retry.set_defaults(handler=_command("retry"))
 
     cancel = commands.add_parser(
         "cancel",
@@ -339,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cancel.add_argument("job_dir", metavar="DIR", help="the job directory")
     _common(cancel)
-    cancel.set_defaults(handler=_commands.cancel)
+    cancel.set_defaults(handler=_command("cancel"))
 
     estimate = commands.add_parser(
         "estimate",
@@ -355,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--model", help="price every request as this model")
     add_table_options(estimate, model=False)
     _pricing(estimate)
-    estimate.set_defaults(handler=_commands.estimate)
+    estimate.set_defaults(handler=_command("estimate"))
 
     adopt = commands.add_parser(
         "adopt", help="make a job of a batch another tool created"
@@ -377,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the provider keeps no input file (Anthropic)",
     )
     _common(adopt)
-    adopt.set_defaults(handler=_commands.adopt)
+    adopt.set_defaults(handler=_command("adopt"))
 
     emulator = commands.add_parser(
         "emulator", help="serve the built-in provider emulator on loopback"

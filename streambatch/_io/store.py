@@ -82,6 +82,10 @@ class JobStore:
         """Every (chunk, attempt) pair, in chunk order."""
         return [(c, b) for c in self._manifest.chunks for b in c.batches]
 
+    def downloaded_bytes(self) -> int:
+        """The size of every output and error file downloaded, in all."""
+        return sum(sum(b.downloads.values()) for _, b in self.attempts())
+
     def apply(self, chunk: ChunkRecord, step: Step) -> BatchRecord:
         """Put ``step``'s record in place of the chunk's attempt of the same number,
         and save it as durably as the step asks; return the new record."""

@@ -73,14 +73,16 @@ def test_process_prints_its_url_first_and_stops_on_sigterm() -> None:
     assert process.returncode == 0, stderr
 
 
-def test_the_command_lines_parser_does_not_load_the_server() -> None:
+def test_the_command_lines_parser_loads_neither_server_nor_client() -> None:
     """Every command builds the parser, whose `emulator` subcommand needs only the
     emulator's options: the server (aiohttp's web side) loads when one is served,
-    so a command line that talks to a provider starts without it."""
+    so a command line that talks to a provider starts without it. Nor does it load
+    the HTTP client: that comes with the command run, so `--help` and the worker
+    processes of `results` (which import the console script) start without it."""
     code = (
         "import sys; from streambatch.cli import build_parser; build_parser(); "
-        "print(sorted(m for m in ('aiohttp.web', 'streambatch.testing._emulator') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('aiohttp', 'streambatch._client', "
+        "'streambatch.testing._emulator') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60

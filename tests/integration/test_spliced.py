@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from streambatch._providers.splice import RecordSplicer, encode_block
-from streambatch._spliced import WorkerPool, encoded_blocks
+from streambatch._spliced import SHARED_MIN_BYTES, WorkerPool, encoded_blocks, pool_for
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 
@@ -86,3 +86,9 @@ def test_pick_keeps_the_records_asked_for() -> None:
     lines = block.data.splitlines(keepends=True)
     assert block.pick([2, 0]) == lines[2] + lines[0]
     assert [msgspec.json.decode(line)["status"] for line in lines] == block.statuses
+
+
+def test_a_write_too_small_to_pay_for_processes_splices_in_a_thread() -> None:
+    assert pool_for(4, SHARED_MIN_BYTES - 1).workers == 1
+    assert pool_for(4, SHARED_MIN_BYTES).workers == 4
+    assert pool_for(1, 10 * SHARED_MIN_BYTES).workers == 1
