@@ -77,11 +77,11 @@ def _hwm_mib() -> float:
     return (vm_hwm_kib() or 0) / 1024
 
 
-async def write_results(job: Job, out: Path) -> tuple[int, Counter[str]]:
+async def write_results(job: Job, out: Path, workers: int) -> tuple[int, Counter[str]]:
     """Write every result as ``streambatch results`` does; return bytes and counts."""
     import aiofiles.os
 
-    counts = await job.write_results(out)
+    counts = await job.write_results(out, workers=workers)
     return (await aiofiles.os.stat(out)).st_size, counts
 
 
@@ -126,7 +126,8 @@ async def drive(config: dict[str, Any]) -> dict[str, Any]:
             start = mark("wait", start)
             await job.download()
             start = mark("download", start)
-            written, counts = await write_results(job, work / "results.jsonl")
+            results = work / "results.jsonl"
+            written, counts = await write_results(job, results, config["workers"])
             mark("results", start)
             downloads = sorted(str(p) for p in (work / "job" / "downloads").iterdir())
             batches = len(job.manifest.chunks)
@@ -138,7 +139,14 @@ async def drive(config: dict[str, Any]) -> dict[str, Any]:
         "counts": dict(counts),
         "peak_rss_kib": vm_hwm_kib(),
         "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "workers_cpu": _children_cpu(),
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (the results workers)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def parse_only(provider: str, files: list[str]) -> dict[str, Any]:
@@ -229,10 +237,12 @@ def measure(args: argparse.Namespace, source: Path, work: Path) -> dict[str, Any
             "work": str(work),
             "poll_min": args.poll_min,
             "poll_max": args.poll_max,
+            "workers": args.workers,
         }
         client = run_child(child_argv("client", config))
         client["emulator_peak_rss_kib"] = vm_hwm_kib(proc.pid)
     client["download_bytes"] = sum(os.path.getsize(p) for p in client["downloads"])
+    client["workers"] = args.workers
     parses = []
     for number in range(args.parse_rounds):
         files = {"provider": args.provider, "files": client["downloads"]}
@@ -261,7 +271,8 @@ def rows(report: dict[str, Any], input_bytes: int) -> list[list[str]]:
         "upload": "upload+create (job.submit)",
         "wait": "wait (job.wait)",
         "download": "collect: download",
-        "results": "collect: results -> file",
+        "results": "collect: results -> file"
+        + (f" ({report['workers']} workers)" if report["workers"] > 1 else ""),
     }
     body = [
         _row(labels[name], (p["seconds"], p["cpu"]), sizes[name], p["rss_mib"])
@@ -329,6 +340,9 @@ def facts(args: argparse.Namespace, report: dict[str, Any], source: Path) -> lis
         f"results: {counts}; {len(report['downloads'])} files downloaded "
         f"({report['download_bytes'] / 1e6:.1f} MB, {report['parse_lines']:,} lines);"
         f" results file {report['results_bytes'] / 1e6:.1f} MB",
+        f"results written by write_results(workers={report['workers']}); CPU s "
+        f"counts the client process only (its worker processes: "
+        f"{report['workers_cpu']:.2f} s)",
         f"Python {platform.python_version()}, {platform.system()} "
         f"{platform.machine()}, {os.cpu_count()} CPUs",
     ]
@@ -362,6 +376,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--poll-max", type=float, default=0.5)
     parser.add_argument("--parse-rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="write_results(workers=N): 1 (the Python default) or one per CPU, as "
+        "the command line does",
+    )
     parser.add_argument("--data-dir", type=Path, default=_ROOT / "bench-data")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args(argv)
