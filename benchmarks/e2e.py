@@ -341,7 +341,8 @@ def facts(args: argparse.Namespace, report: dict[str, Any], source: Path) -> lis
         f"({report['download_bytes'] / 1e6:.1f} MB, {report['parse_lines']:,} lines);"
         f" results file {report['results_bytes'] / 1e6:.1f} MB",
         f"results written by write_results(workers={report['workers']}); CPU s "
-        f"counts the client process only (its worker processes: "
+        f"counts the client process only (its child processes, the split's UTF-8 "
+        f"check and any results workers: "
         f"{report['workers_cpu']:.2f} s)",
         f"Python {platform.python_version()}, {platform.system()} "
         f"{platform.machine()}, {os.cpu_count()} CPUs",
