@@ -49,6 +49,20 @@ def _vector(item: object, dims: int) -> list[float]:
     return [round(digest[i % 64] / 127.5 - 1.0, 6) for i in range(dims)]
 
 
+def _counts(reply: Reply) -> dict[str, int]:
+    """A completion's token counts, as OpenAI's and Mistral's ``usage`` give them."""
+    return {
+        "prompt_tokens": reply.input_tokens,
+        "completion_tokens": reply.output_tokens,
+        "total_tokens": reply.input_tokens + reply.output_tokens,
+    }
+
+
+def _finish(reply: Reply) -> str:
+    """A completion choice's ``finish_reason``."""
+    return "length" if reply.truncated else "stop"
+
+
 def chat_completion(
     body: Mapping[str, Any], reply: Reply, rid: str, created: int, dims: int
 ) -> Body:
@@ -68,13 +82,11 @@ def chat_completion(
                     "annotations": [],
                 },
                 "logprobs": None,
-                "finish_reason": "length" if reply.truncated else "stop",
+                "finish_reason": _finish(reply),
             }
         ],
         "usage": {
-            "prompt_tokens": reply.input_tokens,
-            "completion_tokens": reply.output_tokens,
-            "total_tokens": reply.input_tokens + reply.output_tokens,
+            **_counts(reply),
             "prompt_tokens_details": {
                 "cached_tokens": reply.cached_tokens,
                 "audio_tokens": 0,
@@ -100,14 +112,10 @@ def text_completion(
                 "text": reply.text,
                 "index": 0,
                 "logprobs": None,
-                "finish_reason": "length" if reply.truncated else "stop",
+                "finish_reason": _finish(reply),
             }
         ],
-        "usage": {
-            "prompt_tokens": reply.input_tokens,
-            "completion_tokens": reply.output_tokens,
-            "total_tokens": reply.input_tokens + reply.output_tokens,
-        },
+        "usage": _counts(reply),
     }
 
 
@@ -236,14 +244,10 @@ def mistral_chat_completion(
                     "tool_calls": None,
                     "prefix": False,
                 },
-                "finish_reason": "length" if reply.truncated else "stop",
+                "finish_reason": _finish(reply),
             }
         ],
-        "usage": {
-            "prompt_tokens": reply.input_tokens,
-            "completion_tokens": reply.output_tokens,
-            "total_tokens": reply.input_tokens + reply.output_tokens,
-        },
+        "usage": _counts(reply),
     }
 
 
