@@ -141,11 +141,15 @@ def anthropic_dict(line: dict[str, Any]) -> Fields:
     message = result["message"]
     usage = message["usage"]
     text = "".join(b["text"] for b in message["content"] if b["type"] == "text")
-    # Anthropic leaves the prompt cache's tokens out of input_tokens; a record's
-    # input counts them, as OpenAI's and Gemini's do.
-    inputs = usage["input_tokens"] + (usage.get("cache_read_input_tokens") or 0)
-    inputs += usage.get("cache_creation_input_tokens") or 0
-    return custom_id, "succeeded", text, inputs, usage["output_tokens"]
+    return custom_id, "succeeded", text, anthropic_inputs(usage), usage["output_tokens"]
+
+
+def anthropic_inputs(usage: dict[str, Any]) -> int:
+    """An Anthropic usage's input tokens as a record counts them: Anthropic leaves
+    the prompt cache's reads and writes out of ``input_tokens``; OpenAI and Gemini
+    count them in."""
+    inputs: int = usage["input_tokens"] + (usage.get("cache_read_input_tokens") or 0)
+    return inputs + (usage.get("cache_creation_input_tokens") or 0)
 
 
 def gemini_dict(line: dict[str, Any]) -> Fields:

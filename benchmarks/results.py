@@ -48,6 +48,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:  # run as a script from a plain checkout
     sys.path.insert(0, str(_ROOT))
 
+from benchmarks._methods import anthropic_inputs  # noqa: E402
+
 METHODS = (
     "floor",
     "json",
@@ -106,9 +108,10 @@ def _fields(shape: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         message = result["message"]
         text = "".join(b["text"] for b in message["content"] if b["type"] == "text")
         usage = message["usage"]
-        inputs = usage["input_tokens"] + (usage.get("cache_read_input_tokens") or 0)
-        inputs += usage.get("cache_creation_input_tokens") or 0
-        tokens = {"input_tokens": inputs, "output_tokens": usage["output_tokens"]}
+        tokens = {
+            "input_tokens": anthropic_inputs(usage),
+            "output_tokens": usage["output_tokens"],
+        }
         return record(line["custom_id"], "succeeded", text, tokens)
 
     return anthropic if shape == "anthropic" else openai
