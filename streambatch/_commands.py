@@ -136,9 +136,9 @@ def _attempts(manifest: Manifest) -> list[tuple[ChunkRecord, BatchRecord]]:
 
 
 def _poll(args: argparse.Namespace) -> PollPolicy:
-    # The emulator's clock runs fast: poll it often by default.
+    # The emulator is on loopback and its clock runs fast: poll it often.
     fast = getattr(args, "emulator", False)
-    low = args.poll_min if args.poll_min is not None else (0.5 if fast else 5.0)
+    low = args.poll_min if args.poll_min is not None else (0.1 if fast else 5.0)
     high = (
         args.poll_max if args.poll_max is not None else max(low, 5.0 if fast else 300.0)
     )

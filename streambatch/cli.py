@@ -145,7 +145,7 @@ def _polling(parser: argparse.ArgumentParser) -> None:
         "--poll-min",
         type=seconds,
         metavar="SECONDS",
-        help="shortest wait between polls of a batch (default 5; 0.5 on the emulator)",
+        help="shortest wait between polls of a batch (default 5; 0.1 on the emulator)",
     )
     parser.add_argument(
         "--poll-max",

@@ -307,6 +307,8 @@ def test_an_unfinished_emulator_job_is_not_resumed_against_a_new_emulator(
         "--provider",
         "openai",
         "--emulator",
+        "--emulator-clock",
+        "instant",
         "--job-dir",
         job,
         "-o",
