@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pathlib
 import stat
@@ -58,11 +59,16 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
                 "--poll-min", "0.01", "--poll-max", "0.05",
             ]  # fmt: skip
 
-        process = await run_process(command("job", "out.jsonl"), env)
-        assert process.returncode == 0, process.stderr
-        # The same with a wrong key: the provider's 401 becomes a one-line error.
-        env["STREAMBATCH_TEST_KEY"] = CANARY + "-wrong"
-        failed = await run_process(command("job2", "o2.jsonl"), env)
+        # The same with a wrong key, at the same time: the provider's 401 becomes
+        # a one-line error.
+        process, failed = await asyncio.gather(
+            run_process(command("job", "out.jsonl"), env),
+            run_process(
+                command("job2", "o2.jsonl"),
+                {**env, "STREAMBATCH_TEST_KEY": CANARY + "-wrong"},
+            ),
+        )
+    assert process.returncode == 0, process.stderr
     assert failed.returncode == 1
     # Google answers a bad key with a 400 "API key not valid", the others a 401.
     assert ("400" if provider == "gemini" else "401") in failed.stderr
@@ -79,8 +85,6 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
 async def run_process(
     command: list[str], env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    import asyncio
-
     return await asyncio.to_thread(
         subprocess.run, command, env=env, capture_output=True, text=True, timeout=120
     )
