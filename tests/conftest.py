@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import compileall
 import os
 import pathlib
 import tempfile
@@ -7,6 +8,23 @@ import tempfile
 import pytest
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+PACKAGE = pathlib.Path(__file__).parent.parent / "streambatch"
+
+
+def _compile_the_package() -> None:
+    """Write the package's bytecode once, before the workers start.
+
+    The suite starts some fifty interpreters (its workers, the command lines it
+    kills, the results workers), and each compiled the package from source
+    where PYTHONDONTWRITEBYTECODE is set: about 0.2 s of CPU each, against
+    0.25 s to compile it once here. Only the run's first process does it (not
+    each ``pytest -n`` worker); an up-to-date file is left as it is.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        compileall.compile_dir(PACKAGE, quiet=2)
+
+
+_compile_the_package()
 
 
 def _memory_backed_temp() -> None:
