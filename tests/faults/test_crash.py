@@ -2,9 +2,10 @@
 
 The emulator runs on its own thread of the test process, in its own event loop
 (it outlives the client it serves), and is questioned over its HTTP list
-endpoints. The killed run is a process of the command line; the run again that
-finishes the job is ``main`` called in the test process (the same command, without
-the cost of one more interpreter). Each step is hit by watching the job
+endpoints. The killed run is a process of the command line, forked from one that
+has it imported (``_command_line``); the run again that finishes the job is
+``main`` called in the test process (the same command, without the cost of one
+more process). Each step is hit by watching the job
 directory (the split's staging files, the manifest's file ids, create intents,
 batch states and downloads) with the emulator slowed where the step is short.
 After the kill, the job directory is checked to be in that step, so a missed
@@ -21,8 +22,6 @@ import json
 import os
 import pathlib
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -36,10 +35,10 @@ from streambatch.testing import Emulator, Faults, ManualClock, Timings, expected
 from streambatch.testing._cli import add_arguments, config_from
 from streambatch.testing.sample import write_sample
 
+from . import _command_line
 from ._support import auth, bodies
 
 Manifest = dict[str, Any]
-STREAMBATCH = [sys.executable, "-m", "streambatch"]
 # Real waits, on the wall clock: each request held 0.2 s is the window in which a
 # process of the command line is killed mid-step.
 SLOW = ["--slow-rate", "1", "--slow-seconds", "0.2"]
@@ -108,9 +107,9 @@ class Job:
         self.logs = tmp_path
 
     def command(self, url: str) -> list[str]:
+        """The arguments of ``streambatch``."""
         base = url + SUFFIXES.get(self.provider, "")
         return [
-            *STREAMBATCH,
             "run",
             str(self.input),
             "--provider",
@@ -155,29 +154,29 @@ class Job:
         before: Callable[[], None] = lambda: None,
     ) -> None:
         """Start the run, SIGKILL it as soon as ``condition`` holds."""
-        with (self.logs / "killed.log").open("wb") as log:
-            process = subprocess.Popen(self.command(url), stdout=log, stderr=log)
-            try:
-                before()
-                deadline = time.monotonic() + HANG_GUARD
-                while not condition(self):
-                    assert process.poll() is None, (
-                        f"the run ended ({process.returncode}) before the step: "
-                        + (self.logs / "killed.log").read_text()
-                    )
-                    assert time.monotonic() < deadline, "the step never came"
-                    time.sleep(0.002)
-                process.send_signal(signal.SIGKILL)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                process.wait()
-        assert process.returncode == -signal.SIGKILL
+        log = self.logs / "killed.log"
+        process = _command_line.start(self.command(url), str(log))
+        try:
+            before()
+            deadline = time.monotonic() + HANG_GUARD
+            while not condition(self):
+                assert process.is_alive(), (
+                    f"the run ended ({process.exitcode}) before the step: "
+                    + log.read_text()
+                )
+                assert time.monotonic() < deadline, "the step never came"
+                time.sleep(0.002)
+            process.kill()  # SIGKILL
+        finally:
+            if process.is_alive():
+                process.kill()
+            process.join(HANG_GUARD)
+        assert process.exitcode == -signal.SIGKILL
 
     def rerun(self, url: str) -> None:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(self.command(url)[len(STREAMBATCH) :])
+            code = main(self.command(url))
         assert code == 0, err.getvalue()
         assert (
             out.getvalue()
