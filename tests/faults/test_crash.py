@@ -34,8 +34,8 @@ from streambatch.cli import main
 from streambatch.testing import Emulator, Faults, ManualClock, Timings, expected_text
 from streambatch.testing._cli import add_arguments, config_from
 from streambatch.testing.sample import write_sample
+from tests import _command_line
 
-from . import _command_line
 from ._support import auth, bodies
 
 Manifest = dict[str, Any]

@@ -6,14 +6,13 @@ import asyncio
 import os
 import pathlib
 import stat
-import subprocess
-import sys
 
 import pytest
 
 import streambatch as sb
 from streambatch.testing import Emulator, EmulatorConfig, Faults
 from streambatch.testing.sample import write_sample
+from tests._command_line import run
 
 CANARY = "sk-canary-5f2b9c7d1e3a4b6c8d0e"
 
@@ -50,44 +49,36 @@ async def test_a_whole_job_at_debug_level_never_writes_the_key(
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env["STREAMBATCH_TEST_KEY"] = CANARY
 
-        def command(job: str, out: str) -> list[str]:
+        def command(job: str) -> list[str]:
             return [
-                sys.executable, "-m", "streambatch", "--log-level", "debug", "run",
-                str(tmp_path / "in.jsonl"), "--provider", provider, "--base-url", url,
+                "--log-level", "debug", "run", str(tmp_path / "in.jsonl"),
+                "--provider", provider, "--base-url", url,
                 "--api-key-env", "STREAMBATCH_TEST_KEY", "--job-dir", str(tmp_path / job),
-                "-o", str(tmp_path / out), "--max-requests", "25",
+                "-o", str(tmp_path / f"{job}.jsonl"), "--max-requests", "25",
                 "--poll-min", "0.01", "--poll-max", "0.05",
             ]  # fmt: skip
 
         # The same with a wrong key, at the same time: the provider's 401 becomes
         # a one-line error.
-        process, failed = await asyncio.gather(
-            run_process(command("job", "out.jsonl"), env),
-            run_process(
-                command("job2", "o2.jsonl"),
-                {**env, "STREAMBATCH_TEST_KEY": CANARY + "-wrong"},
-            ),
+        wrong = {**env, "STREAMBATCH_TEST_KEY": CANARY + "-wrong"}
+        right_code, wrong_code = await asyncio.gather(
+            asyncio.to_thread(run, command("job"), str(tmp_path / "job.log"), env),
+            asyncio.to_thread(run, command("job2"), str(tmp_path / "job2.log"), wrong),
         )
-    assert process.returncode == 0, process.stderr
-    assert failed.returncode == 1
+    printed = (tmp_path / "job.log").read_bytes()
+    failed = (tmp_path / "job2.log").read_bytes()
+    assert right_code == 0, printed
+    assert wrong_code == 1, failed
     # Google answers a bad key with a 400 "API key not valid", the others a 401.
-    assert ("400" if provider == "gemini" else "401") in failed.stderr
-    output = (process.stdout + process.stderr + failed.stdout + failed.stderr).encode()
+    assert (b"400" if provider == "gemini" else b"401") in failed
+    output = printed + failed
     assert b"DEBUG" in output  # debug logging really was on
     written = (
         everything_written(tmp_path / "job", tmp_path / "job2")
-        + (tmp_path / "out.jsonl").read_bytes()
+        + (tmp_path / "job.jsonl").read_bytes()
     )
     assert CANARY.encode() not in output + written
     assert CANARY[3:].encode() not in output + written
-
-
-async def run_process(
-    command: list[str], env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run, command, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 async def test_reprs_and_errors_do_not_show_the_key(
