@@ -17,8 +17,11 @@ import os
 import sys
 from multiprocessing.process import BaseProcess
 
+from streambatch.cli import main
+
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["streambatch.cli", "streambatch._commands", __name__])
+_CONTEXT.set_forkserver_preload(["streambatch._commands", __name__])
+HANG_GUARD = 120.0  # seconds; only a hung run ever reaches it
 
 
 def start(argv: list[str], log: str, env: dict[str, str] | None = None) -> BaseProcess:
@@ -34,7 +37,11 @@ def start(argv: list[str], log: str, env: dict[str, str] | None = None) -> BaseP
 def run(argv: list[str], log: str, env: dict[str, str] | None = None) -> int:
     """Run ``streambatch ARGV`` as `start` does, to its end; its exit status."""
     process = start(argv, log, env)
-    process.join()
+    process.join(HANG_GUARD)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        raise AssertionError(f"streambatch {' '.join(argv)} hung; see {log}")
     assert process.exitcode is not None
     return process.exitcode
 
@@ -46,8 +53,6 @@ def _main(argv: list[str], log: str, env: dict[str, str]) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    from streambatch.cli import main
-
     code = main(argv)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,9 +5,9 @@ The emulator runs on its own thread of the test process, in its own event loop
 endpoints. The killed run is a process of the command line, forked from one that
 has it imported (``_command_line``); the run again that finishes the job is
 ``main`` called in the test process (the same command, without the cost of one
-more process). Each step is hit by watching the job
-directory (the split's staging files, the manifest's file ids, create intents,
-batch states and downloads) with the emulator slowed where the step is short.
+more process). Each step is hit by watching the job directory (the split's
+staging files, the manifest's file ids, create intents, batch states and
+downloads) with the emulator slowed where the step is short.
 After the kill, the job directory is checked to be in that step, so a missed
 window fails loudly instead of testing the wrong thing.
 """
